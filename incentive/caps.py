@@ -1,0 +1,497 @@
+"""Caps (SPEC §6): the optimizer that enforces every cap and places what a cap cuts off.
+
+Variables: the final amount x_l >= 0 of each line with ideal x*_l > 0 (leavers under
+`people.leaver = "forfeit"` are held at 0). Constraints: person-project cap, person period
+cap, period budget, and conservation by `caps.redistribute` ("none": x_l <= x*_l; "role"
+/ "project": each scope pays at most what its lines' ideals add up to, leavers' included).
+
+Objective, in strict priority: (1) pay out as much as the caps allow; (2) among those,
+make the sorted (largest first) vector of relative deviations |x_l - x*_l| / x*_l as
+small as possible (leximin). So what a cap cuts off is spread over the other lines of its
+scope in proportion to their ideals, and nobody deviates further than some cap forces.
+
+How it is solved, fast and exactly:
+
+1. Decomposition. Lines start in parts, one per scope (a project, a (project, role), or
+   the line itself under "none"). Each part is solved with only the constraints that lie
+   wholly inside it. If a constraint that spans parts is then violated, those parts merge
+   and are solved again; when none is violated the union of the parts' optima is the
+   optimum of the whole problem (it is optimal for a relaxation and feasible for the
+   whole). Parts where nothing binds keep x = x* and need no solver.
+2. Closed form. A part that is one scope is a water-filling: each person's lines share
+   one cap; everyone gets the same ratio w of their ideal unless their cap stops them,
+   with w set so the part pays out the most it can.
+3. LP. Parts that span several scopes (people coupled by a binding period cap, a person
+   in two roles under "role", a binding budget) go to an LP, all such parts batched in
+   one model: first maximise the payout, then leximin by rounds of min-max, each round
+   fixing the lines whose deviation row has a non-zero dual (they cannot do better).
+
+`method="pulp"` skips 1-2 and solves the whole problem as one PuLP model: the reference
+the fast path is tested against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import lp as lpmod
+
+TOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class CapProblem:
+    """The cap problem over lines (person, project, role) with their ideal amounts."""
+
+    ideal: np.ndarray
+    person: np.ndarray
+    project: np.ndarray
+    role: np.ndarray
+    zeroed: np.ndarray  # bool: held at 0 (leaver under "forfeit")
+    period_cap: np.ndarray  # per person index; inf where none applies
+    pair_cap: float | None
+    budget: float | None
+    scope: str  # "none" | "role" | "project"
+    person_ids: list[str]
+    project_ids: list[str]
+    role_names: list[str]
+
+    @property
+    def n(self) -> int:
+        return int(self.ideal.shape[0])
+
+    def scope_group(self) -> np.ndarray:
+        """Scope of each line: the project, the (project, role), or the line itself."""
+        if self.scope == "project":
+            return self.project.astype(np.int64)
+        if self.scope == "role":
+            return self.project.astype(np.int64) * len(self.role_names) + self.role
+        return np.arange(self.n, dtype=np.int64)
+
+    def scope_name(self, line: int) -> str:
+        j = self.project_ids[int(self.project[line])]
+        if self.scope == "project":
+            return f"scope[{j}]"
+        if self.scope == "role":
+            return f"scope[{j},{self.role_names[int(self.role[line])]}]"
+        return f"ideal[{self.person_ids[int(self.person[line])]},{j},{self.role_names[int(self.role[line])]}]"
+
+
+@dataclass
+class CapSolution:
+    x: np.ndarray
+    binding: list[list[str]]
+    solver: str
+    status: str
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class _Family:
+    """One kind of cap constraint: a group per line and a right-hand side per group."""
+
+    kind: str
+    group: np.ndarray  # per line (all lines), dense group ids
+    rhs: np.ndarray  # per group
+    first_line: np.ndarray  # a line of each group (for naming)
+
+
+def _families(p: CapProblem) -> list[_Family]:
+    fams: list[_Family] = []
+    if p.pair_cap is not None:
+        key = p.person.astype(np.int64) * max(len(p.project_ids), 1) + p.project
+        uniq, g, first = _dense(key)
+        fams.append(_Family("person_project_cap", g, np.full(uniq.shape[0], p.pair_cap), first))
+    caps = p.period_cap[p.person] if p.n else np.zeros(0)
+    if np.isfinite(caps).any():
+        uniq, g, first = _dense(p.person.astype(np.int64))
+        fams.append(_Family("person_period_cap", g, p.period_cap[uniq], first))
+    if p.budget is not None:
+        fams.append(_Family("budget", np.zeros(p.n, dtype=np.int64), np.array([p.budget]),
+                            np.zeros(1, dtype=np.int64)))
+    return fams
+
+
+def _dense(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    return uniq, inv.astype(np.int64), first
+
+
+def _name(p: CapProblem, fam: _Family, g: int) -> str:
+    if fam.kind == "budget":
+        return "budget"
+    line = int(fam.first_line[g])
+    i = p.person_ids[int(p.person[line])]
+    if fam.kind == "person_period_cap":
+        return f"person_period_cap[{i}]"
+    return f"person_project_cap[{i},{p.project_ids[int(p.project[line])]}]"
+
+
+def solve_caps(p: CapProblem, method: str = "fast") -> CapSolution:
+    """Final amounts per line. `method`: "fast" (decomposed, closed form, HiGHS arrays) or "pulp"."""
+    x = np.where(p.zeroed, 0.0, p.ideal).astype(np.float64)
+    fams = _families(p)
+    scope = p.scope_group()
+    s_uniq, s_group, s_first = _dense(scope)
+    s_rhs = np.bincount(s_group, p.ideal, minlength=s_uniq.shape[0])  # leavers' ideal included
+    active = np.flatnonzero(~p.zeroed)
+    stats = {"lines": p.n, "parts_solved": 0, "closed_form_parts": 0, "lp_parts": 0, "lp_lines": 0,
+             "lp_solves": 0, "merge_rounds": 0}
+    lp_used: list[str] = []
+    ctx = _Ctx(p, fams, s_group, s_rhs, s_first, stats, lp_used)
+
+    if method == "pulp":
+        part = np.zeros(p.n, dtype=np.int64)
+        ctx.solve_lp_parts(x, part, [0], active, backend="pulp")
+    else:
+        part = s_group.copy()  # part label per line (zeroed lines keep theirs; unused)
+        dirty = set(np.unique(part[active]).tolist())
+        while True:
+            ctx.solve_parts(x, part, dirty, active)
+            merges = ctx.violated_merges(x, part, active)
+            if not merges:
+                break
+            stats["merge_rounds"] += 1
+            dirty = _merge(part, merges, active)
+    binding = _binding(p, fams, x, s_group, s_rhs)
+    solver = "closed-form" if not lp_used else ("+".join(sorted(set(lp_used))))
+    return CapSolution(x, binding, solver, "Optimal", stats)
+
+
+def _merge(part: np.ndarray, merges: list[set[int]], active: np.ndarray) -> set[int]:
+    """Union the part labels in each set; relabel lines; return the new (dirty) labels."""
+    parent: dict[int, int] = {}
+
+    def find(a: int) -> int:
+        while parent.get(a, a) != a:
+            a = parent[a]
+        return a
+
+    for group in merges:
+        items = sorted(group)
+        root = find(items[0])
+        for other in items[1:]:
+            r = find(other)
+            if r != root:
+                lo, hi = min(root, r), max(root, r)
+                parent[hi] = lo
+                root = lo
+    touched = {a: find(a) for a in parent}
+    if not touched:
+        return set()
+    labels = part[active]
+    mapping_from = np.array(list(touched), dtype=np.int64)
+    mapping_to = np.array([touched[a] for a in mapping_from.tolist()], dtype=np.int64)
+    order = np.argsort(mapping_from)
+    mapping_from, mapping_to = mapping_from[order], mapping_to[order]
+    pos = np.searchsorted(mapping_from, labels)
+    pos = np.clip(pos, 0, mapping_from.shape[0] - 1)
+    hit = mapping_from[pos] == labels
+    labels = np.where(hit, mapping_to[pos], labels)
+    part[active] = labels
+    return set(mapping_to.tolist())
+
+
+class _Ctx:
+    def __init__(self, p: CapProblem, fams: list[_Family], s_group: np.ndarray, s_rhs: np.ndarray,
+                 s_first: np.ndarray, stats: dict[str, int], lp_used: list[str]) -> None:
+        self.p, self.fams, self.s_group, self.s_rhs, self.s_first = p, fams, s_group, s_rhs, s_first
+        self.stats, self.lp_used = stats, lp_used
+
+    # ---- which constraints lie inside one part -----------------------------------------
+    def _internal(self, fam: _Family, part: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Per group of `fam`: the part it lies wholly inside, or -1 if it spans parts."""
+        n_groups = fam.rhs.shape[0]
+        g = fam.group[active]
+        pt = part[active]
+        lo = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+        hi = np.full(n_groups, -1, dtype=np.int64)
+        np.minimum.at(lo, g, pt)
+        np.maximum.at(hi, g, pt)
+        return np.where((lo == hi) & (hi >= 0), hi, -1)
+
+    def violated_merges(self, x: np.ndarray, part: np.ndarray, active: np.ndarray) -> list[set[int]]:
+        merges: list[set[int]] = []
+        for fam in self.fams:
+            load = np.bincount(fam.group, x, minlength=fam.rhs.shape[0])
+            over = load > fam.rhs + TOL * np.maximum(1.0, fam.rhs) + 1e-7
+            if not over.any():
+                continue
+            inside = self._internal(fam, part, active)
+            bad = np.flatnonzero(over & (inside < 0))
+            if bad.shape[0] == 0:
+                continue
+            sel = active[np.isin(fam.group[active], bad)]
+            pairs = np.unique(np.stack([fam.group[sel], part[sel]], axis=1), axis=0)
+            splits = np.flatnonzero(np.diff(pairs[:, 0])) + 1
+            for chunk in np.split(pairs[:, 1], splits):
+                merges.append(set(chunk.tolist()))
+        return merges
+
+    # ---- solving parts ------------------------------------------------------------------
+    def solve_parts(self, x: np.ndarray, part: np.ndarray, dirty: set[int], active: np.ndarray) -> None:
+        p = self.p
+        if not dirty:
+            return
+        dirty_arr = np.array(sorted(dirty), dtype=np.int64)
+        lines = active[np.isin(part[active], dirty_arr)]
+        # how many scopes each dirty part spans
+        pairs = np.unique(np.stack([part[lines], self.s_group[lines]], axis=1), axis=0)
+        labels, n_scopes = np.unique(pairs[:, 0], return_counts=True)
+        multi = set(labels[n_scopes > 1].tolist())
+        single_lines = lines[~np.isin(part[lines], np.array(sorted(multi), dtype=np.int64))]
+        if single_lines.shape[0]:
+            self._closed_form(x, part, single_lines, active)
+        if multi:
+            self.solve_lp_parts(x, part, sorted(multi), active, backend="highs")
+
+    def _closed_form(self, x: np.ndarray, part: np.ndarray, lines: np.ndarray, active: np.ndarray) -> None:
+        """Water-filling for parts that are one scope each (see module docstring, step 2)."""
+        p = self.p
+        ideal = p.ideal
+        x[lines] = ideal[lines]
+        # each person's effective cap inside their part (internal constraints only)
+        person_cap = np.full(lines.shape[0], np.inf)
+        budget = np.inf
+        for fam in self.fams:
+            inside = self._internal(fam, part, active)
+            g = fam.group[lines]
+            ok = inside[g] == part[lines]
+            if fam.kind == "budget":
+                if ok.any():
+                    budget = float(fam.rhs[0])
+                continue
+            person_cap = np.where(ok, np.minimum(person_cap, fam.rhs[g]), person_cap)
+        # parts whose ideal already fits and that hold no leaver money stay at the ideal
+        s = self.s_group[lines]
+        part_of = part[lines]
+        order = np.lexsort((p.person[lines], part_of))
+        lines, person_cap, s, part_of = lines[order], person_cap[order], s[order], part_of[order]
+        cuts = np.flatnonzero(np.diff(part_of)) + 1
+        starts = np.concatenate(([0], cuts))
+        ends = np.concatenate((cuts, [lines.shape[0]]))
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            ls = lines[a:b]
+            persons = p.person[ls]
+            # per person in part: ideal sum and cap
+            pu, pinv = np.unique(persons, return_inverse=True)
+            I = np.bincount(pinv, ideal[ls], minlength=pu.shape[0])
+            C = np.full(pu.shape[0], np.inf)
+            np.minimum.at(C, pinv, person_cap[a:b])
+            S = float(self.s_rhs[s[a]])
+            total = float(I.sum())
+            if np.all(I <= C + 1e-12) and total <= budget and S <= total * (1 + 1e-12):
+                continue  # nothing binds, no leaver money to place: x = x*
+            self.stats["closed_form_parts"] += 1
+            target = min(S, budget, float(np.minimum(C, np.inf).sum()))
+            w = _water_level(I, C / I, target)
+            ratio = np.minimum(w, C / I)
+            x[ls] = ideal[ls] * ratio[pinv]
+
+    def solve_lp_parts(self, x: np.ndarray, part: np.ndarray, labels: list[int], active: np.ndarray,
+                       backend: str) -> None:
+        """Max payout, then leximin rounds, for several parts batched in one LP per round."""
+        p = self.p
+        lab = np.array(labels, dtype=np.int64)
+        lines = active[np.isin(part[active], lab)]
+        lines = lines[np.argsort(part[lines], kind="stable")]
+        n = lines.shape[0]
+        if n == 0:
+            return
+        self.stats["lp_parts"] += len(labels)
+        self.stats["lp_lines"] += n
+        col = np.full(p.n, -1, dtype=np.int64)
+        col[lines] = np.arange(n)
+        xs = p.ideal[lines]
+        parts_of = part[lines]
+        part_ids, part_pos = np.unique(parts_of, return_inverse=True)
+        K = part_ids.shape[0]
+
+        # constant rows: internal caps and scopes, as (name, member lines, rhs)
+        row_members: list[np.ndarray] = []
+        row_rhs: list[float] = []
+        row_names: list[str] = []
+        for fam in self.fams:
+            inside = self._internal(fam, part, active)
+            keep = np.flatnonzero(np.isin(inside, lab) & np.isfinite(fam.rhs))
+            if keep.shape[0] == 0:
+                continue
+            members = lines[np.isin(fam.group[lines], keep)]
+            groups = fam.group[members]
+            order = np.argsort(groups, kind="stable")
+            members, groups = members[order], groups[order]
+            cuts = np.flatnonzero(np.diff(groups)) + 1
+            for chunk in np.split(members, cuts):
+                g = int(fam.group[chunk[0]])
+                row_members.append(chunk)
+                row_rhs.append(float(fam.rhs[g]))
+                row_names.append(_name(p, fam, g))
+        hi_bound = np.full(n, np.inf)
+        if p.scope == "none":
+            hi_bound[:] = 1.0
+        else:
+            groups = self.s_group[lines]
+            order = np.argsort(groups, kind="stable")
+            cuts = np.flatnonzero(np.diff(groups[order])) + 1
+            for chunk in np.split(lines[order], cuts):
+                row_members.append(chunk)
+                row_rhs.append(float(self.s_rhs[self.s_group[chunk[0]]]))
+                row_names.append(p.scope_name(int(chunk[0])))
+
+        def base_rows() -> tuple[list[np.ndarray], list[np.ndarray], list[float], list[float], list[str]]:
+            idx = [col[m] for m in row_members]
+            coef = [p.ideal[m] for m in row_members]
+            return idx, coef, [-np.inf] * len(idx), list(row_rhs), list(row_names)
+
+        # phase 1: maximise the payout
+        idx, coef, rlo, rhi, names = base_rows()
+        prog = _program(-xs, np.zeros(n), hi_bound, idx, coef, rlo, rhi, names, n)
+        sol = self._solve(prog, backend)
+        y = np.clip(sol.x[:n], 0.0, None)
+        payout = np.bincount(part_pos, xs * y, minlength=K)
+
+        # phase 2: leximin rounds
+        free = np.ones(n, dtype=bool)
+        dev = np.zeros(n)
+        done = np.zeros(K, dtype=bool)
+        final_y = y.copy()
+        while not done.all():
+            live_parts = np.flatnonzero(~done)
+            live = np.isin(part_pos, live_parts)
+            cols = np.flatnonzero(live)
+            m = cols.shape[0]
+            remap = np.full(n, -1, dtype=np.int64)
+            remap[cols] = np.arange(m)
+            tpos = np.full(K, -1, dtype=np.int64)
+            tpos[live_parts] = m + np.arange(live_parts.shape[0])
+            nv = m + live_parts.shape[0]
+            lo = np.zeros(nv)
+            hi = np.full(nv, np.inf)
+            fixed = live & ~free
+            lo[remap[fixed]] = np.maximum(0.0, 1.0 - dev[fixed] - TOL)
+            hi[remap[fixed]] = 1.0 + dev[fixed] + TOL
+            hi[:m] = np.minimum(hi[:m], hi_bound[cols])
+            lo[m:] = 0.0
+            idx, coef, rlo, rhi, names = [], [], [], [], []
+            for members, rhs, name in zip(row_members, row_rhs, row_names, strict=True):
+                c_ = remap[col[members]]
+                if c_[0] < 0:
+                    continue
+                idx.append(c_)
+                coef.append(p.ideal[members])
+                rlo.append(-np.inf)
+                rhi.append(rhs)
+                names.append(name)
+            for k in live_parts.tolist():
+                sel = np.flatnonzero(part_pos == k)
+                idx.append(remap[sel])
+                coef.append(xs[sel])
+                rlo.append(float(payout[k]) - TOL * max(1.0, float(payout[k])) - 1e-7)
+                rhi.append(np.inf)
+                names.append(f"payout[part{int(part_ids[k])}]")
+            n_base = len(idx)
+            free_cols = np.flatnonzero(live & free)
+            for sign, tag in ((1.0, "dev_hi"), (-1.0, "dev_lo")):
+                for j in free_cols.tolist():
+                    idx.append(np.array([remap[j], tpos[part_pos[j]]]))
+                    coef.append(np.array([sign, -1.0]))
+                    rlo.append(-np.inf)
+                    rhi.append(sign * 1.0)
+                    names.append(f"{tag}[{j}]")
+            obj = np.zeros(nv)
+            obj[m:] = 1.0
+            prog = _program(obj, lo, hi, idx, coef, rlo, rhi, names, nv)
+            sol = self._solve(prog, backend)
+            t = sol.x[m:]
+            yv = np.clip(sol.x[:m], 0.0, None)
+            nf = free_cols.shape[0]
+            duals = np.abs(sol.duals[n_base:n_base + nf]) + np.abs(sol.duals[n_base + nf:n_base + 2 * nf])
+            for kk, k in enumerate(live_parts.tolist()):
+                in_k = part_pos[free_cols] == k
+                fc = free_cols[in_k]
+                tk = max(float(t[kk]), 0.0)
+                if tk <= 1e-9:
+                    hit = np.ones(fc.shape[0], dtype=bool)
+                else:
+                    dk = duals[in_k]
+                    hit = dk > 1e-9
+                    if not hit.any():
+                        hit = dk == dk.max()
+                free[fc[hit]] = False
+                dev[fc[hit]] = tk
+                if not free[part_pos == k].any():
+                    done[k] = True
+                    sel = np.flatnonzero(part_pos == k)
+                    final_y[sel] = yv[remap[sel]]
+        x[lines] = xs * final_y
+
+    def _solve(self, prog: lpmod.LinearProgram, backend: str) -> lpmod.LPSolution:
+        try:
+            sol = lpmod.solve(prog, backend)
+        except lpmod.SolverError:
+            # the bands around fixed lines are 1e-9 wide; solver tolerances can make the
+            # previous round's point fall just outside. Widen them slightly and retry.
+            sol = lpmod.solve(_widen(prog), backend)
+            self.stats["lp_retries"] = self.stats.get("lp_retries", 0) + 1
+        self.stats["lp_solves"] += 1
+        self.lp_used.append(sol.solver)
+        return sol
+
+
+def _widen(prog: lpmod.LinearProgram, eps: float = 1e-7) -> lpmod.LinearProgram:
+    """The same LP with bounds and one-sided row limits loosened by `eps` (relative)."""
+    lo = np.where(np.isfinite(prog.lo) & (prog.lo > 0), prog.lo - eps, prog.lo)
+    hi = np.where(np.isfinite(prog.hi), prog.hi + eps, prog.hi)
+    row_hi = np.where(np.isfinite(prog.row_hi), prog.row_hi + eps * np.maximum(1.0, np.abs(prog.row_hi)), prog.row_hi)
+    row_lo = np.where(np.isfinite(prog.row_lo), prog.row_lo - eps * np.maximum(1.0, np.abs(prog.row_lo)), prog.row_lo)
+    return lpmod.LinearProgram(prog.c, np.maximum(lo, 0.0), hi, prog.indptr, prog.indices, prog.data,
+                               row_lo, row_hi, prog.row_names, prog.col_names)
+
+
+def _program(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, idx: list[np.ndarray], coef: list[np.ndarray],
+             rlo: list[float], rhi: list[float], names: list[str], n: int) -> lpmod.LinearProgram:
+    lens = np.array([a.shape[0] for a in idx], dtype=np.int64)
+    indptr = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
+    indices = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, np.int64)
+    data = np.concatenate(coef).astype(np.float64) if coef else np.zeros(0)
+    return lpmod.LinearProgram(
+        c=c, lo=lo, hi=hi, indptr=indptr, indices=indices, data=data,
+        row_lo=np.array(rlo, dtype=np.float64), row_hi=np.array(rhi, dtype=np.float64),
+        row_names=names, col_names=[f"y{k}" for k in range(n)],
+    )
+
+
+def _water_level(weights: np.ndarray, caps: np.ndarray, target: float) -> float:
+    """The level w with sum(weights * min(w, caps)) == target (weights > 0, caps may be inf)."""
+    order = np.argsort(caps, kind="stable")
+    wgt, cap = weights[order], caps[order]
+    below = np.concatenate(([0.0], np.cumsum(wgt * np.where(np.isfinite(cap), cap, 0.0))))
+    rest = np.concatenate((np.cumsum(wgt[::-1])[::-1], [0.0]))
+    for k in range(cap.shape[0]):
+        # level in [cap[k-1], cap[k]]: lines < k are at their caps
+        level = (target - below[k]) / rest[k]
+        if level <= cap[k]:
+            return float(level)
+    return float(cap[-1])
+
+
+def _binding(p: CapProblem, fams: list[_Family], x: np.ndarray, s_group: np.ndarray,
+             s_rhs: np.ndarray) -> list[list[str]]:
+    """For each line: the caps that are tight at the final amounts and hold the line, and the
+    scope it was uplifted in (where it received money a cap cut off elsewhere)."""
+    out: list[list[str]] = [[] for _ in range(p.n)]
+    for fam in fams:
+        load = np.bincount(fam.group, x, minlength=fam.rhs.shape[0])
+        finite = np.isfinite(fam.rhs)
+        tight = finite & (load >= np.where(finite, fam.rhs - 1e-6 * np.maximum(1.0, np.abs(fam.rhs)), 0.0))
+        for line in np.flatnonzero(tight[fam.group]).tolist():
+            out[line].append(_name(p, fam, int(fam.group[line])))
+    for line in np.flatnonzero(p.zeroed).tolist():
+        out[line].append("leaver")
+    if p.scope != "none":
+        up = np.flatnonzero(x > p.ideal * (1 + 1e-9) + 1e-7)
+        for line in up.tolist():
+            out[line].append(p.scope_name(line))
+    return out
