@@ -232,7 +232,6 @@ class _Ctx:
 
     # ---- solving parts ------------------------------------------------------------------
     def solve_parts(self, x: np.ndarray, part: np.ndarray, dirty: set[int], active: np.ndarray) -> None:
-        p = self.p
         if not dirty:
             return
         dirty_arr = np.array(sorted(dirty), dtype=np.int64)
@@ -282,7 +281,7 @@ class _Ctx:
             np.minimum.at(C, pinv, person_cap[a:b])
             S = float(self.s_rhs[s[a]])
             total = float(I.sum())
-            if np.all(I <= C + 1e-12) and total <= budget and S <= total * (1 + 1e-12):
+            if np.all(I <= C + 1e-12) and total <= budget and total * (1 + 1e-12) >= S:
                 continue  # nothing binds, no leaver money to place: x = x*
             self.stats["closed_form_parts"] += 1
             target = min(S, budget, float(np.minimum(C, np.inf).sum()))
@@ -485,7 +484,8 @@ def _binding(p: CapProblem, fams: list[_Family], x: np.ndarray, s_group: np.ndar
     for fam in fams:
         load = np.bincount(fam.group, x, minlength=fam.rhs.shape[0])
         finite = np.isfinite(fam.rhs)
-        tight = finite & (load >= np.where(finite, fam.rhs - 1e-6 * np.maximum(1.0, np.abs(fam.rhs)), 0.0))
+        rhs = np.where(finite, fam.rhs, 0.0)
+        tight = finite & (load >= rhs - 1e-6 * np.maximum(1.0, np.abs(rhs)))
         for line in np.flatnonzero(tight[fam.group]).tolist():
             out[line].append(_name(p, fam, int(fam.group[line])))
     for line in np.flatnonzero(p.zeroed).tolist():

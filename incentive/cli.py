@@ -173,7 +173,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def _table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     def fmt(r: list[str]) -> str:
-        return "  ".join(str(c).rjust(w) if k > 0 else str(c).ljust(w) for k, (c, w) in enumerate(zip(r, widths)))
+        cells = enumerate(zip(r, widths, strict=True))
+        return "  ".join(str(c).rjust(w) if k > 0 else str(c).ljust(w) for k, (c, w) in cells)
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)])
 
 
@@ -181,7 +182,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .result import dumps
 
     t0 = time.perf_counter()
-    doc, timings = run_allocate(str(EXAMPLE_INPUT), str(EXAMPLE_RULES))
+    doc, _timings = run_allocate(str(EXAMPLE_INPUT), str(EXAMPLE_RULES))
     out_dir = Path(args.out)
     result_path = out_dir / "demo-result.json"
     _write(result_path, dumps(doc))

@@ -72,7 +72,8 @@ def statement_text(doc: dict[str, Any], person_id: str) -> str:
         out.append("-" * len(out[-1]))
         for b in ln["breakdown"]:
             ev = b["event"]
-            out.append(f"  Event {b['event_id']} ({ev.get('kind', '?')}, {b['date']}): amount {ev.get('amount', '?')} {cur} "
+            out.append(f"  Event {b['event_id']} ({ev.get('kind', '?')}, {b['date']}): "
+                       f"amount {ev.get('amount', '?')} {cur} "
                        f"= base {ev.get('base', '?')} x margin {ev.get('margin_multiplier', '?')} x type "
                        f"{ev.get('type_multiplier', '?')}")
             r = b["result"]

@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def _quiet_stdout() -> Iterator[None]:
 # HiGHS options tried in turn. Tight tolerances first (the leximin rounds hold lines in
 # bands 1e-9 wide); HiGHS's presolve has been seen to call such a round infeasible when
 # it is not, so the second try turns presolve off.
-OPTION_SETS: tuple[dict[str, object], ...] = (
+OPTION_SETS: tuple[dict[str, Any], ...] = (
     {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
     {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10, "presolve": "off"},
 )
@@ -109,7 +110,7 @@ def pulp_solver_name() -> str:
     return "PuLP+HiGHS" if HAVE_HIGHS else "PuLP+CBC"
 
 
-def _solve_highs(lp: LinearProgram, options: dict[str, object]) -> LPSolution:
+def _solve_highs(lp: LinearProgram, options: dict[str, Any]) -> LPSolution:
     n = lp.c.shape[0]
     m = lp.n_rows
     with _quiet_stdout():
@@ -140,14 +141,16 @@ def _solve_highs(lp: LinearProgram, options: dict[str, object]) -> LPSolution:
     return LPSolution(np.array(sol.col_value), np.array(sol.row_dual), "Optimal", "HiGHS")
 
 
-def _solve_pulp(lp: LinearProgram, options: dict[str, object]) -> LPSolution:
+def _solve_pulp(lp: LinearProgram, options: dict[str, Any]) -> LPSolution:
     import pulp
 
     prob = pulp.LpProblem("caps", pulp.LpMinimize)
-    xs = [
-        pulp.LpVariable(f"y_{k}", None if np.isinf(lo) else float(lo), None if np.isinf(hi) else float(hi))
-        for k, (lo, hi) in enumerate(zip( lp.lo.tolist(), lp.hi.tolist(), strict=True))
-    ]
+    add = getattr(prob, "add_variable", None)  # PuLP >= 3.3 attaches variables to the model
+    xs = []
+    for k, (lo, hi) in enumerate(zip(lp.lo.tolist(), lp.hi.tolist(), strict=True)):
+        lb = None if np.isinf(lo) else float(lo)
+        ub = None if np.isinf(hi) else float(hi)
+        xs.append(add(f"y_{k}", lb, ub) if add else pulp.LpVariable(f"y_{k}", lb, ub))
     prob.setObjective(pulp.LpAffineExpression([(xs[i], float(v)) for i, v in enumerate(lp.c.tolist()) if v]))
     rows = []
     seen: set[str] = set()

@@ -459,13 +459,16 @@ def _check_project(pj: Project, rules: RuleSet, probs: _Problems) -> None:
         if pj.contract_value is None:
             probs.add(f"{base}.contract_value", f"project {pj.id} is won but has no contract_value")
         if rules.pool.margin_table is not None and pj.margin is None:
-            probs.add(f"{base}.margin", f"project {pj.id} is won and the rule set has a margin_table, but margin is missing")
+            probs.add(f"{base}.margin",
+                      f"project {pj.id} is won and the rule set has a margin_table, but margin is missing")
     for name, win in pj.stages.items():
         if name not in rules.stages:
             known = ", ".join(rules.stages)
-            probs.add(f"{base}.stages.{name}", f"project {pj.id}: stage {name!r} is not in the rule set's stages ({known})")
+            probs.add(f"{base}.stages.{name}",
+                      f"project {pj.id}: stage {name!r} is not in the rule set's stages ({known})")
         if win.end < win.start:
-            probs.add(f"{base}.stages.{name}", f"project {pj.id}: stage {name!r} ends ({win.end}) before it starts ({win.start})")
+            probs.add(f"{base}.stages.{name}",
+                      f"project {pj.id}: stage {name!r} ends ({win.end}) before it starts ({win.start})")
     for c in pj.collections:
         path = f"{base}.collections[{c.id}]"
         if pj.won_on is None:

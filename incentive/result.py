@@ -108,8 +108,8 @@ def build_document(a: Allocation) -> dict[str, Any]:
         r = int(split.line_role[k])
         breakdown = []
         for g in g_order[g_cuts[k]:g_cuts[k + 1]].tolist():
-            e = int(split.group_event[g])
-            ev = a.events[e]
+            ei = int(split.group_event[g])
+            ev = a.events[ei]
             proc = []
             for s in range(len(stages)):
                 amt = float(split.group_stage[g, s])
@@ -119,8 +119,8 @@ def build_document(a: Allocation) -> dict[str, Any]:
                     "stage": stages[s],
                     "amount": format_float(amt),
                     "effort": format_float(float(split.group_stage_effort[g, s]), 4),
-                    "role_effort": format_float(float(ev_srole_eff[e, s, r]), 4),
-                    "role_money": format_float(float(ev_srole_money[e, s, r])),
+                    "role_effort": format_float(float(ev_srole_eff[ei, s, r]), 4),
+                    "role_money": format_float(float(ev_srole_money[ei, s, r])),
                 })
             res_amt = float(split.group_result[g])
             breakdown.append({
@@ -129,8 +129,8 @@ def build_document(a: Allocation) -> dict[str, Any]:
                 "result": {
                     "amount": format_float(res_amt),
                     "effort": format_float(float(split.group_result_effort[g]), 4),
-                    "role_effort": format_float(float(ev_role_eff[e, r]), 4),
-                    "role_money": format_float(float(ev_res_money[e, r])),
+                    "role_effort": format_float(float(ev_role_eff[ei, r]), 4),
+                    "role_money": format_float(float(ev_res_money[ei, r])),
                 },
                 "process": proc,
             })

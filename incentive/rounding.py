@@ -133,8 +133,8 @@ def round_amounts(
         totals = np.bincount(line_person, units, minlength=period_cap_units.shape[0])
         over = np.flatnonzero((period_cap_units >= 0) & (totals > period_cap_units))
         for i in over.tolist():
-            cands = [k for k in np.flatnonzero(line_person == i).tolist() if extra[k] == 1]
-            take_back(cands, int(totals[i] - period_cap_units[i]))
+            mine = [k for k in np.flatnonzero(line_person == i).tolist() if extra[k] == 1]
+            take_back(mine, int(totals[i] - period_cap_units[i]))
     if budget is not None:
         cap = units_floor(budget, unit)
         total = int(units.sum())
