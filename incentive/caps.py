@@ -32,6 +32,8 @@ the fast path is tested against.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +41,7 @@ import numpy as np
 from . import lp as lpmod
 
 TOL = 1e-9
+_DEBUG = bool(os.environ.get("INCENTIVE_DEBUG_CAPS"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -244,7 +247,10 @@ class _Ctx:
         if single_lines.shape[0]:
             self._closed_form(x, part, single_lines, active)
         if multi:
-            self.solve_lp_parts(x, part, sorted(multi), active, backend="highs")
+            if lpmod.HAVE_HIGHS:
+                self.solve_lp_parts_incremental(x, part, sorted(multi), active)
+            else:  # pragma: no cover - without highspy, the PuLP formulation does it all
+                self.solve_lp_parts(x, part, sorted(multi), active, backend="pulp")
 
     def _closed_form(self, x: np.ndarray, part: np.ndarray, lines: np.ndarray, active: np.ndarray) -> None:
         """Water-filling for parts that are one scope each (see module docstring, step 2)."""
@@ -425,6 +431,171 @@ class _Ctx:
                     sel = np.flatnonzero(part_pos == k)
                     final_y[sel] = yv[remap[sel]]
         x[lines] = xs * final_y
+
+    def _constant_rows(self, part: np.ndarray, lab: np.ndarray, lines: np.ndarray, active: np.ndarray
+                       ) -> tuple[list[np.ndarray], list[float], list[str]]:
+        """The rows that lie inside the given parts: caps (finite) and scopes, as member lists."""
+        p = self.p
+        members_out: list[np.ndarray] = []
+        rhs_out: list[float] = []
+        names_out: list[str] = []
+        for fam in self.fams:
+            inside = self._internal(fam, part, active)
+            keep = np.flatnonzero(np.isin(inside, lab) & np.isfinite(fam.rhs))
+            if keep.shape[0] == 0:
+                continue
+            members = lines[np.isin(fam.group[lines], keep)]
+            groups = fam.group[members]
+            order = np.argsort(groups, kind="stable")
+            members, groups = members[order], groups[order]
+            cuts = np.flatnonzero(np.diff(groups)) + 1
+            for chunk in np.split(members, cuts):
+                g = int(fam.group[chunk[0]])
+                members_out.append(chunk)
+                rhs_out.append(float(fam.rhs[g]))
+                names_out.append(_name(p, fam, g))
+        groups = self.s_group[lines]
+        order = np.argsort(groups, kind="stable")
+        cuts = np.flatnonzero(np.diff(groups[order])) + 1
+        for chunk in np.split(lines[order], cuts):
+            members_out.append(chunk)
+            rhs_out.append(float(self.s_rhs[self.s_group[chunk[0]]]))
+            names_out.append(p.scope_name(int(chunk[0])))
+        return members_out, rhs_out, names_out
+
+    def solve_lp_parts_incremental(self, x: np.ndarray, part: np.ndarray, labels: list[int],
+                                   active: np.ndarray) -> None:
+        """Max payout then leximin for parts that span scopes, in ONE HiGHS model kept warm.
+
+        Columns: y_l = x_l / x*_l for each line, and one level t_k per part. Rows: the caps
+        and scopes inside the parts; a payout row per part (off in phase 1); and two
+        deviation rows per line, -t_k <= y_l - 1 <= t_k (off in phase 1). Phase 1 maximises
+        the payout. Each leximin round minimises sum t_k, then fixes every line whose
+        deviation row has a non-zero dual at its current value (its deviation is t_k in every
+        optimum) and switches its deviation rows off; the next round starts from the last
+        basis, so a round costs a few simplex iterations, not a new model.
+        """
+        import highspy
+
+        p = self.p
+        lab = np.array(labels, dtype=np.int64)
+        lines = active[np.isin(part[active], lab)]
+        lines = lines[np.argsort(part[lines], kind="stable")]
+        n = lines.shape[0]
+        if n == 0:
+            return
+        self.stats["lp_parts"] += len(labels)
+        self.stats["lp_lines"] += n
+        col = np.full(p.n, -1, dtype=np.int64)
+        col[lines] = np.arange(n)
+        a = p.ideal[lines]
+        part_ids, pp = np.unique(part[lines], return_inverse=True)
+        K = part_ids.shape[0]
+        inf = highspy.kHighsInf
+
+        members, rhs, _names = self._constant_rows(part, lab, lines, active)
+        # rows: constant | payout per part | dev_hi per line | dev_lo per line
+        # rows are scaled to a right-hand side of about 1, so HiGHS's absolute tolerances
+        # act as relative ones on money rows of any size
+        idx = [col[m] for m in members]
+        scale = [1.0 / max(1.0, abs(r)) for r in rhs]
+        val = [p.ideal[m] * f for m, f in zip(members, scale, strict=True)]
+        order = np.argsort(pp, kind="stable")
+        cuts = np.flatnonzero(np.diff(pp[order])) + 1
+        part_ideal = np.bincount(pp, a, minlength=K)
+        pay_scale = 1.0 / np.maximum(1.0, part_ideal)
+        for chunk in np.split(order, cuts):
+            idx.append(chunk)
+            val.append(a[chunk] * pay_scale[pp[chunk[0]]])
+        tcol = n + pp  # t column of each line's part
+        dev_idx = np.stack([np.arange(n), tcol], axis=1)
+        n_const = len(members)
+        lens = np.array([len(i) for i in idx] + [2] * (2 * n), dtype=np.int64)
+        indptr = np.concatenate(([0], np.cumsum(lens)))
+        indices = np.concatenate([*idx, dev_idx.ravel(), dev_idx.ravel()]).astype(np.int32)
+        data = np.concatenate([*val, np.tile([1.0, -1.0], n), np.tile([1.0, 1.0], n)])
+        m = n_const + K + 2 * n
+        row_lo = np.full(m, -inf)
+        row_hi = np.full(m, inf)
+        row_hi[:n_const] = np.array(rhs) * np.array(scale)
+        with lpmod._quiet_stdout():
+            h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        for key, value in lpmod.OPTION_SETS[0].items():
+            h.setOptionValue(key, value)
+        model = highspy.HighsLp()
+        model.num_col_ = n + K
+        model.num_row_ = m
+        model.col_cost_ = np.concatenate([-a, np.zeros(K)])
+        model.col_lower_ = np.zeros(n + K)
+        model.col_upper_ = np.full(n + K, inf)
+        model.row_lower_ = row_lo
+        model.row_upper_ = row_hi
+        model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        model.a_matrix_.start_ = indptr.astype(np.int32)
+        model.a_matrix_.index_ = indices
+        model.a_matrix_.value_ = data.astype(np.float64)
+        model.a_matrix_.num_col_ = n + K
+        model.a_matrix_.num_row_ = m
+        h.passModel(model)
+
+        def run() -> tuple[np.ndarray, np.ndarray]:
+            h.run()
+            self.stats["lp_solves"] += 1
+            status = h.getModelStatus()
+            if status != highspy.HighsModelStatus.kOptimal:
+                # cold restart without presolve before giving up (see lp.OPTION_SETS)
+                h.clearSolver()
+                h.setOptionValue("presolve", "off")
+                h.run()
+                status = h.getModelStatus()
+                if status != highspy.HighsModelStatus.kOptimal:
+                    raise lpmod.SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+            sol = h.getSolution()
+            return np.asarray(sol.col_value), np.asarray(sol.row_dual)
+
+        # phase 1: the most the caps allow
+        xv, _ = run()
+        if _DEBUG:
+            print(f"LP parts {K}, lines {n}, rows {m}", file=sys.stderr)
+        y = np.clip(xv[:n], 0.0, None)
+        payout = np.bincount(pp, a * y, minlength=K)
+        # phase 2: leximin rounds
+        pay_rows = np.arange(n_const, n_const + K, dtype=np.int32)
+        h.changeRowsBounds(K, pay_rows, (payout * (1 - TOL) - 1e-7) * pay_scale, np.full(K, inf))
+        hi_rows = n_const + K + np.arange(n, dtype=np.int32)
+        lo_rows = hi_rows + n
+        h.changeRowsBounds(n, hi_rows, np.full(n, -inf), np.ones(n))
+        h.changeRowsBounds(n, lo_rows, np.ones(n), np.full(n, inf))
+        h.changeColsCost(n + K, np.arange(n + K, dtype=np.int32), np.concatenate([np.zeros(n), np.ones(K)]))
+        free = np.ones(n, dtype=bool)
+        rounds = 0
+        while free.any():
+            rounds += 1
+            xv, dual = run()
+            y = np.clip(xv[:n], 0.0, None)
+            t = np.maximum(xv[n:], 0.0)
+            d = np.abs(dual[hi_rows]) + np.abs(dual[lo_rows])
+            hit = free & ((d > 1e-9) | (t[pp] <= 1e-9))
+            # a live part where no dual shows (degenerate): fix its largest-dual line
+            live = np.zeros(K, dtype=bool)
+            live[pp[free]] = True
+            got = np.zeros(K, dtype=bool)
+            got[pp[hit]] = True
+            for k in np.flatnonzero(live & ~got).tolist():
+                cand = np.flatnonzero(free & (pp == k))
+                hit[cand[np.argmax(d[cand])]] = True
+            fix = np.flatnonzero(hit).astype(np.int32)
+            h.changeColsBounds(fix.shape[0], fix, y[fix], y[fix])
+            h.changeRowsBounds(fix.shape[0], hi_rows[fix], np.full(fix.shape[0], -inf), np.full(fix.shape[0], inf))
+            h.changeRowsBounds(fix.shape[0], lo_rows[fix], np.full(fix.shape[0], -inf), np.full(fix.shape[0], inf))
+            free[fix] = False
+            if _DEBUG:
+                print(f"round {rounds}: fixed {fix.shape[0]}, free {int(free.sum())}, t max {t.max():.6f}, "
+                      f"iters {h.getInfo().simplex_iteration_count}", file=sys.stderr)
+        self.stats["leximin_rounds"] = self.stats.get("leximin_rounds", 0) + rounds
+        self.lp_used.append("HiGHS")
+        x[lines] = a * y
 
     def _solve(self, prog: lpmod.LinearProgram, backend: str) -> lpmod.LPSolution:
         try:
