@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -519,7 +520,7 @@ class _Ctx:
         row_hi = np.full(m, inf)
         row_hi[:n_const] = np.array(rhs) * np.array(scale)
         with lpmod._quiet_stdout():
-            h = highspy.Highs()
+            h: Any = highspy.Highs()  # the stubs lack the incremental methods used below
         h.setOptionValue("output_flag", False)
         for key, value in lpmod.OPTION_SETS[0].items():
             h.setOptionValue(key, value)
