@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,26 +33,39 @@ STAGES = ("load", "validate", "events_pools", "ideal_split", "caps", "rounding",
 
 
 class _Progress:
-    """A progress bar over the pipeline's stages on a terminal; silent otherwise."""
+    """A one-line progress bar over the pipeline's stages, on a terminal only.
+
+    It appears once a run has taken `INCENTIVE_PROGRESS_DELAY` seconds (default 1), so quick
+    runs stay silent, and it is erased when the run ends. Not on a terminal: nothing.
+    """
+
+    WIDTH = 20
 
     def __init__(self, enabled: bool) -> None:
-        self.bar: Any = None
-        if enabled:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=len(STAGES), desc="allocate", unit="stage", file=sys.stderr, leave=False,
-                            bar_format="{desc}: {n_fmt}/{total_fmt} stages [{elapsed}] {postfix}")
+        self.enabled = enabled
+        self.delay = float(os.environ.get("INCENTIVE_PROGRESS_DELAY", "1.0"))
+        self.t0 = time.perf_counter()
+        self.done = 0
+        self.shown = False
 
     def stage(self, name: str) -> None:
-        if self.bar is not None:
-            if name != STAGES[0]:
-                self.bar.update(1)
-            self.bar.set_postfix_str(name)
+        if not self.enabled:
+            return
+        if name != STAGES[0]:
+            self.done += 1
+        elapsed = time.perf_counter() - self.t0
+        if elapsed < self.delay and not self.shown:
+            return
+        filled = self.WIDTH * self.done // len(STAGES)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stderr.write(f"\rallocate: [{bar}] {self.done}/{len(STAGES)} stages, {elapsed:5.1f} s: {name:<12}")
+        sys.stderr.flush()
+        self.shown = True
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.update(self.bar.total - self.bar.n)
-            self.bar.close()
+        if self.shown:
+            sys.stderr.write("\r" + " " * 79 + "\r")
+            sys.stderr.flush()
 
 
 def _write(path: Path, data: bytes) -> None:
