@@ -563,7 +563,9 @@ class _Ctx:
         payout = np.bincount(pp, a * y, minlength=K)
         # phase 2: leximin rounds
         pay_rows = np.arange(n_const, n_const + K, dtype=np.int32)
-        h.changeRowsBounds(K, pay_rows, (payout * (1 - TOL) - 1e-7) * pay_scale, np.full(K, inf))
+        # keep the phase-1 payout (to HiGHS's 1e-10 on the scaled row): leaking even 1e-9 of a
+        # large pool can move a cent in rounding
+        h.changeRowsBounds(K, pay_rows, payout * pay_scale * (1 - 1e-12), np.full(K, inf))
         hi_rows = n_const + K + np.arange(n, dtype=np.int32)
         lo_rows = hi_rows + n
         h.changeRowsBounds(n, hi_rows, np.full(n, -inf), np.ones(n))
