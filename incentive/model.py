@@ -15,9 +15,13 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
+from itertools import repeat
+from operator import itemgetter
 from typing import Annotated, Any
 
 import numpy as np
@@ -116,16 +120,37 @@ CONTRIBUTION_FIELDS = ("id", "person_id", "project_id", "role", "start", "end", 
 
 @dataclass(frozen=True, eq=False)
 class Contributions:
-    """Contribution records as columns (one entry per record, in input order)."""
+    """Contribution records as columns (one entry per record, in input order).
+
+    People, projects and roles are held as integer indices (into the input's people and
+    projects, in input order, and the rule set's roles, in rule-set order): what every
+    vectorised step downstream works with. The text columns (`person_id`, `project_id`,
+    `role`) are derived from them on demand.
+    """
 
     id: np.ndarray  # str objects
-    person_id: np.ndarray  # str objects
-    project_id: np.ndarray  # str objects
-    role: np.ndarray  # str objects
+    person_index: np.ndarray  # int64 index into `person_ids`
+    project_index: np.ndarray  # int64 index into `project_ids`
+    role_index: np.ndarray  # int64 index into `role_names`
     start: np.ndarray  # int64 day numbers
     end: np.ndarray  # int64 day numbers, inclusive
     fte: np.ndarray  # float64 in (0, 1]
     score: np.ndarray  # float64 >= 0
+    person_ids: tuple[str, ...]
+    project_ids: tuple[str, ...]
+    role_names: tuple[str, ...]
+
+    @cached_property
+    def person_id(self) -> np.ndarray:  # str objects
+        return _decode(self.person_index, self.person_ids)
+
+    @cached_property
+    def project_id(self) -> np.ndarray:  # str objects
+        return _decode(self.project_index, self.project_ids)
+
+    @cached_property
+    def role(self) -> np.ndarray:  # str objects
+        return _decode(self.role_index, self.role_names)
 
     def __len__(self) -> int:
         return int(self.id.shape[0])
@@ -134,9 +159,9 @@ class Contributions:
         """Record i as plain data (dates as ISO text), as it would appear in a JSON input."""
         return {
             "id": str(self.id[i]),
-            "person_id": str(self.person_id[i]),
-            "project_id": str(self.project_id[i]),
-            "role": str(self.role[i]),
+            "person_id": self.person_ids[int(self.person_index[i])],
+            "project_id": self.project_ids[int(self.project_index[i])],
+            "role": self.role_names[int(self.role_index[i])],
             "start": _iso(int(self.start[i])),
             "end": _iso(int(self.end[i])),
             "fte": _num(float(self.fte[i])),
@@ -171,6 +196,12 @@ class Contributions:
         return h.digest()
 
 
+def _decode(codes: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    table = np.empty(len(names), dtype=object)
+    table[:] = names
+    return table[codes] if len(names) else np.empty(codes.shape[0], dtype=object)
+
+
 def _iso(day: int) -> str:
     return str(np.datetime64(day, "D"))
 
@@ -199,10 +230,11 @@ class PeriodInput:
 
     def header(self) -> dict[str, Any]:
         """Period, people and projects as canonical plain data (money as decimal text)."""
+        iso: dict[date, str] = {}
         return {
             "period": self.period.model_dump(mode="json"),
-            "people": [_canon_model(p) for p in self.people],
-            "projects": [_canon_model(p) for p in self.projects],
+            "people": [_canon_person(p, iso) for p in self.people],
+            "projects": [_canon_project(p, iso) for p in self.projects],
         }
 
     def to_document(self) -> dict[str, Any]:
@@ -222,12 +254,86 @@ class PeriodInput:
         return self._sha[0]
 
 
+def _canon_money(v: Decimal | None) -> str | None:
+    if v is None:
+        return None
+    return _canon(v)  # type: ignore[no-any-return]
+
+
+def _canon_date(d: date | None, iso: dict[date, str]) -> str | None:
+    if d is None:
+        return None
+    t = iso.get(d)
+    if t is None:
+        t = iso[d] = d.isoformat()
+    return t
+
+
+_PERSON_FIELDS = ("id", "name", "cost_center", "annual_base_salary", "left_on")
+_PROJECT_FIELDS = ("id", "name", "customer", "type", "contract_value", "margin", "won_on", "stages", "collections")
+
+
+def _canon_person(p: Person, iso: dict[date, str]) -> dict[str, Any]:
+    """`_canon_model(p)`, field by field (the same dict, faster for many people)."""
+    if tuple(type(p).model_fields) != _PERSON_FIELDS:
+        return _canon_model(p)
+    return {"id": p.id, "name": p.name, "cost_center": p.cost_center,
+            "annual_base_salary": _canon_money(p.annual_base_salary), "left_on": _canon_date(p.left_on, iso)}
+
+
+def _canon_project(p: Project, iso: dict[date, str]) -> dict[str, Any]:
+    """`_canon_model(p)`, field by field (the same dict, faster for many projects)."""
+    if (tuple(type(p).model_fields) != _PROJECT_FIELDS or tuple(StageWindow.model_fields) != ("start", "end")
+            or tuple(Collection.model_fields) != ("id", "date", "amount")):
+        return _canon_model(p)
+    return {
+        "id": p.id, "name": p.name, "customer": p.customer, "type": p.type,
+        "contract_value": _canon_money(p.contract_value), "margin": _canon_money(p.margin),
+        "won_on": _canon_date(p.won_on, iso),
+        "stages": {k: {"start": _canon_date(w.start, iso), "end": _canon_date(w.end, iso)}
+                   for k, w in p.stages.items()},
+        "collections": [{"id": c.id, "date": _canon_date(c.date, iso), "amount": _canon_money(c.amount)}
+                        for c in p.collections],
+    }
+
+
 def _canon_model(m: BaseModel) -> dict[str, Any]:
     data = m.model_dump(mode="python")
     return _canon(data)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _canon(v: Any) -> Any:
+    t = type(v)  # exact-type dispatch first: this runs for every field of every header record
+    if t in _PLAIN:
+        return v
+    if t is dict:
+        return _canon_dict(v)
+    if t is date:
+        return v.isoformat()
+    if t is Decimal:
+        return format(v.normalize(), "f") if v == v.to_integral_value() else format(v, "f")
+    if t is list or t is tuple:
+        return [_canon(x) for x in v]
+    return _canon_any(v)
+
+
+def _canon_dict(d: dict[Any, Any]) -> dict[Any, Any]:
+    out = {}
+    for k, v in d.items():
+        t = type(v)
+        if t in _PLAIN:
+            out[k] = v
+        elif t is date:
+            out[k] = v.isoformat()
+        else:
+            out[k] = _canon(v)
+    return out
+
+
+def _canon_any(v: Any) -> Any:
     if isinstance(v, Decimal):
         return format(v.normalize(), "f") if v == v.to_integral_value() else format(v, "f")
     if isinstance(v, date):
@@ -320,7 +426,256 @@ def _dup_ids(ids: list[str], kind: str, probs: _Problems) -> None:
             probs.add(f"{kind}[{k}]", f"duplicate id {k!r} ({n} records)")
 
 
-def _contribution_columns(raw: object, probs: _Problems) -> Contributions | None:
+# ----------------------------------------------------------------------------------------
+# contribution records: the fast path (nothing wrong) and the naming path (something is)
+#
+# A million records are checked with whole-column operations that run at C speed: the
+# `RecordColumnBuilder` below. It only answers "all of this is fine" or "something is off";
+# when something is off, the per-record functions after it (`_contribution_columns`,
+# `_check_contributions`) run over the same records and name every culprit, so the
+# problems reported are the same whichever path found them.
+
+_REQUIRED = ("id", "person_id", "project_id", "role", "start", "end")
+_GET = {name: itemgetter(name) for name in _REQUIRED}
+_GET_FTE, _GET_SCORE = itemgetter("fte"), itemgetter("score")
+
+
+@dataclass(frozen=True, eq=False)
+class RecordColumns:
+    """Contribution records as columns, checked for everything that does not depend on the
+    rule set: people and projects as indices into `person_ids` / `project_ids`, roles as
+    indices into `role_vocab` (the role texts in order of first use)."""
+
+    id: np.ndarray
+    person: np.ndarray
+    project: np.ndarray
+    role: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    fte: np.ndarray
+    score: np.ndarray
+    person_ids: list[str]
+    project_ids: list[str]
+    role_vocab: list[str]
+
+    def __len__(self) -> int:
+        return int(self.id.shape[0])
+
+    def contributions(self, role_names: list[str]) -> Contributions | None:
+        """The columns with roles indexed by the rule set's roles (None: a role is unknown)."""
+        role_ix = {r: k for k, r in enumerate(role_names)}
+        table = np.array([role_ix.get(r, -1) for r in self.role_vocab] or [0], dtype=np.int64)
+        if (table < 0).any():
+            return None
+        return Contributions(
+            id=self.id, person_index=self.person, project_index=self.project, role_index=table[self.role],
+            start=self.start, end=self.end, fte=self.fte, score=self.score,
+            person_ids=tuple(self.person_ids), project_ids=tuple(self.project_ids), role_names=tuple(role_names),
+        )
+
+
+class NotPlain(Exception):
+    """Something in the records needs the per-record path."""
+
+
+_CANON_DAYS: dict[str, int] = {}
+
+
+def _canonical_days() -> dict[str, int]:
+    """ISO text -> day number for every day of 1970-2099: what the per-record path gives
+    for these texts (numpy parses them), known up front so most records need one look-up."""
+    if not _CANON_DAYS:
+        days = np.arange(np.datetime64("1970-01-01"), np.datetime64("2100-01-01"))
+        _CANON_DAYS.update(zip(days.astype(str).tolist(), days.astype(np.int64).tolist(), strict=True))
+    return _CANON_DAYS
+
+
+class RecordColumnBuilder:
+    """Contribution records (lists of dicts, possibly in several chunks) -> RecordColumns.
+
+    `add` returns False as soon as anything is unusual (a missing or unknown field, a
+    value of the wrong type, an unknown person or project, a date that is not
+    YYYY-MM-DD, fte or score out of range, a record ending before it starts); `finish`
+    also checks that ids are unique and non-empty and returns None if not.
+
+    Each column is one pass at C speed (`map` over the records, a dict look-up that both
+    checks and codes the value, `np.fromiter`); an unknown role or an unusual date text
+    gets a closer look for that chunk only.
+    """
+
+    def __init__(self, person_ids: list[str], project_ids: list[str]) -> None:
+        self.person_ids = person_ids
+        self.project_ids = project_ids
+        self.person_index = {p: i for i, p in enumerate(person_ids)}
+        self.project_index = {p: j for j, p in enumerate(project_ids)}
+        self.role_vocab: dict[str, int] = {}
+        self.day_of = dict(_canonical_days())
+        self.ids: list[str] = []
+        self.id_keys: list[np.ndarray] | None = []  # None once a chunk comes without them
+        self.parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("person", "project", "role", "start", "end", "fte", "score")
+        }
+
+    def add(self, recs: list[Any], dicts: bool = False) -> bool:
+        """Add a chunk of records. `dicts`: they come straight from a JSON parser, so the only
+        mappings among them are plain dicts (anything else fails a later step anyway)."""
+        try:
+            self._add(recs, dicts)
+        except (NotPlain, KeyError, TypeError, ValueError, OverflowError):
+            return False
+        return True
+
+    def _add(self, recs: list[Any], dicts: bool) -> None:
+        n = len(recs)
+        if n == 0:
+            return
+        if not dicts and set(map(type, recs)) != {dict}:
+            raise NotPlain
+        size = sum(map(len, recs))
+        fte_vals: list[Any] | None = None
+        score_vals: list[Any] | None = None
+        if size == len(CONTRIBUTION_FIELDS) * n:
+            # all eight fields in every record (a missing one raises KeyError: see below)
+            try:
+                fte_vals = list(map(_GET_FTE, recs))
+                score_vals = list(map(_GET_SCORE, recs))
+            except KeyError:
+                fte_vals = score_vals = None
+        if fte_vals is None or score_vals is None:
+            # fte / score may be left out (default 1); then count them to rule out unknown fields
+            n_opt = sum(map(dict.__contains__, recs, repeat("fte")))
+            n_opt += sum(map(dict.__contains__, recs, repeat("score")))
+            if size != len(_REQUIRED) * n + n_opt:
+                raise NotPlain
+            fte_vals = list(map(dict.get, recs, repeat("fte"), repeat(1.0)))
+            score_vals = list(map(dict.get, recs, repeat("score"), repeat(1.0)))
+        ids = list(map(_GET["id"], recs))
+        "".join(ids)  # TypeError unless every id is text
+        person = np.fromiter(map(self.person_index.get, map(_GET["person_id"], recs)), np.int64, n)
+        project = np.fromiter(map(self.project_index.get, map(_GET["project_id"], recs)), np.int64, n)
+        role = self._coded(recs, "role", self.role_vocab, self.learn_roles, n)
+        start = self._coded(recs, "start", self.day_of, self.learn_days, n)
+        end = self._coded(recs, "end", self.day_of, self.learn_days, n)
+        self._append(ids, person, project, role, start, end, self._numbers(fte_vals, n), self._numbers(score_vals, n))
+        self.id_keys = None
+
+    def add_columns(self, ids: list[str], person: np.ndarray, project: np.ndarray, role: np.ndarray,
+                    start: np.ndarray, end: np.ndarray, fte: np.ndarray, score: np.ndarray,
+                    id_keys: np.ndarray | None = None) -> bool:
+        """Add records already split into columns (ids as text; people, projects and roles as
+        indices into `person_ids`, `project_ids` and `role_vocab`; dates as day numbers).
+        `id_keys`: one number per id, distinct ids having distinct numbers (lets `finish`
+        check that ids are unique without hashing the texts)."""
+        keys = self.id_keys
+        try:
+            self._append(ids, person, project, role, start, end, fte, score)
+        except NotPlain:
+            return False
+        if keys is not None and id_keys is not None:
+            keys.append(id_keys)
+        else:
+            self.id_keys = None
+        return True
+
+    def _append(self, ids: list[str], person: np.ndarray, project: np.ndarray, role: np.ndarray,
+                start: np.ndarray, end: np.ndarray, fte: np.ndarray, score: np.ndarray) -> None:
+        if (end < start).any():
+            raise NotPlain
+        if not ((fte > 0) & (fte <= 1)).all():
+            raise NotPlain
+        if not ((score >= 0) & np.isfinite(score)).all():
+            raise NotPlain
+        self.ids += ids
+        for k, v in (("person", person), ("project", project), ("role", role), ("start", start), ("end", end),
+                     ("fte", fte), ("score", score)):
+            self.parts[k].append(v)
+
+    @staticmethod
+    def _coded(recs: list[dict[str, Any]], name: str, codes: dict[str, int],
+               learn: Callable[[list[Any]], None], n: int) -> np.ndarray:
+        try:
+            return np.fromiter(map(codes.get, map(_GET[name], recs)), np.int64, n)
+        except TypeError:  # a value not seen yet (or not hashable): look closer, then again
+            learn(list(map(_GET[name], recs)))
+            return np.fromiter(map(codes.__getitem__, map(_GET[name], recs)), np.int64, n)
+
+    def learn_roles(self, vals: list[Any]) -> None:
+        """Add the role texts among `vals` to `role_vocab` (NotPlain if one is not a non-empty text)."""
+        for v in dict.fromkeys(vals):
+            if type(v) is not str or not v:
+                raise NotPlain
+            self.role_vocab.setdefault(v, len(self.role_vocab))
+
+    def learn_days(self, vals: list[Any]) -> None:
+        """Add the date texts among `vals` to `day_of`, parsed as the per-record path parses them
+        (NotPlain, ValueError or TypeError if one is not a YYYY-MM-DD date)."""
+        new = [v for v in dict.fromkeys(vals) if v not in self.day_of]
+        if not all(type(v) is str and len(v) == 10 for v in new):
+            raise NotPlain
+        days = np.array(new, dtype="datetime64[D]").astype(np.int64)
+        self.day_of.update(zip(new, days.tolist(), strict=True))
+
+    @staticmethod
+    def _numbers(vals: list[Any], n: int) -> np.ndarray:
+        if bool in set(map(type, vals)):
+            raise NotPlain
+        arr = np.array(vals, dtype=np.float64)  # as the per-record path converts
+        if arr.shape != (n,):
+            raise NotPlain
+        return arr
+
+    def finish(self) -> RecordColumns | None:
+        ids = self.ids
+        if self.id_keys is not None and self.id_keys:  # every chunk came with id keys (and no empty id)
+            keys = np.sort(np.concatenate(self.id_keys))
+            if (keys[1:] == keys[:-1]).any():
+                return None
+        else:
+            unique = set(ids)
+            if len(unique) != len(ids) or "" in unique:
+                return None
+            del unique
+
+        def col(name: str, dtype: type) -> np.ndarray:
+            parts = self.parts[name]
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+        id_col = np.empty(len(ids), dtype=object)
+        id_col[:] = ids
+        return RecordColumns(
+            id=id_col, person=col("person", np.int64), project=col("project", np.int64),
+            role=col("role", np.int64), start=col("start", np.int64), end=col("end", np.int64),
+            fte=col("fte", np.float64), score=col("score", np.float64),
+            person_ids=self.person_ids, project_ids=self.project_ids, role_vocab=list(self.role_vocab),
+        )
+
+
+def record_columns(recs: list[Any], person_ids: list[str], project_ids: list[str]) -> RecordColumns | None:
+    """Fast columns of a list of contribution records, or None if any of them needs a closer look."""
+    b = RecordColumnBuilder(person_ids, project_ids)
+    return b.finish() if b.add(recs) else None
+
+
+class ParsedJson:
+    """A JSON period input read by the fast path (`loading.read_raw_input`).
+
+    `header` is the input without its contribution records, parsed exactly (money keeps its
+    decimal text); `columns` are the records, already turned into checked columns. If
+    validation finds anything wrong, `exact()` parses the whole text the exact way again,
+    so problems are reported exactly as for any other input.
+    """
+
+    def __init__(self, header: dict[str, Any], columns: RecordColumns, exact: Callable[[], Any]) -> None:
+        self.header = header
+        self.columns = columns
+        self.exact = exact
+
+
+class _Fallback(Exception):
+    """The fast path cannot vouch for this input: validate the exact parse instead."""
+
+
+def _contribution_columns(raw: object, probs: _Problems) -> dict[str, np.ndarray] | None:
     if raw is None:
         raw = []
     if not isinstance(raw, list):
@@ -400,15 +755,41 @@ def _contribution_columns(raw: object, probs: _Problems) -> Contributions | None
         cols[name] = arr
     if not ok:
         return None
-    return Contributions(**cols)
+    return cols
+
+
+def _from_text_columns(cols: dict[str, np.ndarray], people: list[Person], projects: list[Project],
+                       rules: RuleSet) -> Contributions:
+    """Contributions from text columns whose references are all known."""
+    def index(values: np.ndarray, names: list[str]) -> np.ndarray:
+        ix = {v: i for i, v in enumerate(names)}
+        return np.fromiter((ix[v] for v in values.tolist()), np.int64, values.shape[0])
+
+    person_ids = [p.id for p in people]
+    project_ids = [p.id for p in projects]
+    return Contributions(
+        id=cols["id"], person_index=index(cols["person_id"], person_ids),
+        project_index=index(cols["project_id"], project_ids), role_index=index(cols["role"], rules.role_names),
+        start=cols["start"], end=cols["end"], fte=cols["fte"], score=cols["score"],
+        person_ids=tuple(person_ids), project_ids=tuple(project_ids), role_names=tuple(rules.role_names),
+    )
 
 
 def read_input(raw: Any, rules: RuleSet) -> PeriodInput:
-    """Validate a period input (plain data, e.g. parsed JSON) against a rule set.
+    """Validate a period input (plain data, e.g. parsed JSON, or a `ParsedJson`) against a rule set.
 
     Every problem is collected and raised together as an InputError; nothing is computed
     from an input that has any.
     """
+    if isinstance(raw, ParsedJson):
+        try:
+            return _read(raw.header, rules, raw.columns)
+        except _Fallback:
+            raw = raw.exact()
+    return _read(raw, rules, None)
+
+
+def _read(raw: Any, rules: RuleSet, fast: RecordColumns | None) -> PeriodInput:
     probs = _Problems()
     if not isinstance(raw, dict):
         raise InputError([Problem("(input)", "the period input must be a JSON object")])
@@ -424,7 +805,24 @@ def read_input(raw: Any, rules: RuleSet) -> PeriodInput:
             _model_problems(err, "period", probs, raw["period"])
     people: list[Person] = _parse_records(raw.get("people"), "people", Person, probs)
     projects: list[Project] = _parse_records(raw.get("projects"), "projects", Project, probs)
-    contribs = _contribution_columns(raw.get("contributions"), probs)
+
+    contribs: Contributions | None = None
+    text_cols: dict[str, np.ndarray] | None = None
+    if fast is not None:
+        # the records were checked while parsing, against the people and projects as written
+        if fast.person_ids != [p.id for p in people] or fast.project_ids != [p.id for p in projects]:
+            raise _Fallback
+        contribs = fast.contributions(rules.role_names)
+        if contribs is None:
+            raise _Fallback
+    else:
+        recs = raw.get("contributions")
+        cols = record_columns(recs, [p.id for p in people], [p.id for p in projects]) \
+            if isinstance(recs, list) else None
+        if cols is not None:
+            contribs = cols.contributions(rules.role_names)
+        if contribs is None:
+            text_cols = _contribution_columns(recs, probs)
 
     if period is not None and period.end < period.start:
         probs.add("period.end", f"period ends ({period.end}) before it starts ({period.start})")
@@ -436,13 +834,18 @@ def read_input(raw: Any, rules: RuleSet) -> PeriodInput:
             probs.add(f"people[{p.id}].annual_base_salary", "must not be negative")
     for pj in projects:
         _check_project(pj, rules, probs)
-    if contribs is not None:
-        _check_contributions(contribs, {p.id for p in people}, {p.id for p in projects}, rules, probs)
+    if text_cols is not None:
+        _check_contributions(text_cols, {p.id for p in people}, {p.id for p in projects}, rules, probs)
 
     problems = probs.final()
     if problems:
+        if fast is not None:
+            raise _Fallback
         raise InputError(problems)
-    assert period is not None and contribs is not None
+    assert period is not None
+    if contribs is None:
+        assert text_cols is not None
+        contribs = _from_text_columns(text_cols, people, projects, rules)
     return PeriodInput(period, tuple(people), tuple(projects), contribs)
 
 
@@ -481,18 +884,21 @@ def _check_project(pj: Project, rules: RuleSet, probs: _Problems) -> None:
 
 
 def _check_contributions(
-    c: Contributions, people: set[str], projects: set[str], rules: RuleSet, probs: _Problems
+    c: dict[str, np.ndarray], people: set[str], projects: set[str], rules: RuleSet, probs: _Problems
 ) -> None:
-    def lab(i: int) -> str:
-        return f"contributions[{c.id[i]}]"
+    """The per-record checks across records (duplicate ids, unknown references, end before start)."""
+    cid = c["id"]
 
-    ids, counts = np.unique(c.id.astype(str), return_counts=True)
+    def lab(i: int) -> str:
+        return f"contributions[{cid[i]}]"
+
+    ids, counts = np.unique(cid.astype(str), return_counts=True)
     for k in ids[counts > 1].tolist():
         probs.add(f"contributions[{k}]", f"duplicate id {k!r} ({int(counts[ids == k][0])} records)")
     for col, known, what in (
-        (c.person_id, people, "people"),
-        (c.project_id, projects, "projects"),
-        (c.role, set(rules.roles), "the rule set's roles"),
+        (c["person_id"], people, "people"),
+        (c["project_id"], projects, "projects"),
+        (c["role"], set(rules.roles), "the rule set's roles"),
     ):
         uniq, inv = np.unique(col.astype(str), return_inverse=True)
         bad_vals = np.array([u not in known for u in uniq.tolist()], dtype=bool)
@@ -500,7 +906,7 @@ def _check_contributions(
             field_name = {"people": "person_id", "projects": "project_id"}.get(what, "role")
             for i in np.flatnonzero(bad_vals[inv]).tolist():
                 probs.add(f"{lab(i)}.{field_name}",
-                          f"contribution {c.id[i]}: {field_name} {col[i]!r} is not in {what}")
-    for i in np.flatnonzero(c.end < c.start).tolist():
-        probs.add(f"{lab(i)}.end", f"contribution {c.id[i]} ends ({_iso(int(c.end[i]))}) before it starts "
-                  f"({_iso(int(c.start[i]))})")
+                          f"contribution {cid[i]}: {field_name} {col[i]!r} is not in {what}")
+    for i in np.flatnonzero(c["end"] < c["start"]).tolist():
+        probs.add(f"{lab(i)}.end", f"contribution {cid[i]} ends ({_iso(int(c['end'][i]))}) before it starts "
+                  f"({_iso(int(c['start'][i]))})")

@@ -103,8 +103,9 @@ def allocate(inp: PeriodInput, rules: RuleSet, method: str = "fast", hook: Stage
         reasons = _forfeit_reasons(split, events, pools, caps.x, zeroed)
         person_ids = [p.id for p in inp.people]
         project_ids = [p.id for p in inp.projects]
+        role_names = rules.role_names
         keys = [
-            (project_ids[j], person_ids[i], rules.role_names[r])
+            (project_ids[j], person_ids[i], role_names[r])
             for i, j, r in zip(split.line_person.tolist(), split.line_project.tolist(),
                                split.line_role.tolist(), strict=True)
         ]

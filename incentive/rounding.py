@@ -60,30 +60,32 @@ def round_amounts(
     """Round every line and forfeit item per SPEC §7; lines + forfeit = pool exactly, per project."""
     u = float(unit)
     n = line_x.shape[0]
-    units = np.zeros(n, dtype=np.int64)
-    extra = np.zeros(n, dtype=np.int8)
-    frac = np.zeros(n)
     pair_units = units_floor(pair_cap, unit) if pair_cap is not None else None
     pool_units: dict[int, int] = {}
     forfeit_total: dict[int, int] = {}
 
+    # per line, as plain Python numbers (the same floats the per-line formulas give)
+    vals_all = (np.asarray(line_x, dtype=np.float64) / u).tolist()
+    shifted = np.asarray(vals_all, dtype=np.float64) + NOISE
+    floored = np.floor(shifted)
+    units_l: list[int] = [int(f) for f in floored.tolist()]
+    frac: list[float] = (shifted - floored).tolist()
+    del shifted, floored
+    extra_l = [0] * n
+    person_l: list[int] = np.asarray(line_person).tolist()
+    project_l: list[int] = np.asarray(line_project).tolist()
+
     by_project: dict[int, list[int]] = {}
     for line in np.argsort(line_project, kind="stable").tolist():
-        by_project.setdefault(int(line_project[line]), []).append(line)
+        by_project.setdefault(project_l[line], []).append(line)
 
     for j in sorted(pools):
         lines = by_project.get(j, [])
         pool = units_half_even(pools[j], unit)
         pool_units[j] = pool
-        vals = [float(line_x[k]) / u for k in lines]
-        forfeit_v = max(0.0, float(pools[j] / unit) - sum(vals))
-        floors = []
-        for k, v in zip(lines, vals, strict=True):
-            f, fr = _floor_frac(v)
-            units[k], frac[k] = f, fr
-            floors.append(f)
+        forfeit_v = max(0.0, float(pools[j] / unit) - sum([vals_all[k] for k in lines]))
         f_forfeit, fr_forfeit = _floor_frac(forfeit_v)
-        leftover = pool - sum(floors) - f_forfeit
+        leftover = pool - sum([units_l[k] for k in lines]) - f_forfeit
         # candidates: (-frac, is_forfeit, person_id, role)
         cands = sorted(
             [(-frac[k], 0, line_sort_key[k][1], line_sort_key[k][2], k) for k in lines]
@@ -91,7 +93,7 @@ def round_amounts(
         )
         person_on_project: dict[int, int] = {}
         for k in lines:
-            person_on_project[int(line_person[k])] = person_on_project.get(int(line_person[k]), 0) + int(units[k])
+            person_on_project[person_l[k]] = person_on_project.get(person_l[k], 0) + units_l[k]
         forfeit_units = f_forfeit
         if leftover < 0:  # solver noise pushed floors over the pool: take back from the smallest
             for _, is_f, _, _, k in reversed(cands):
@@ -100,9 +102,9 @@ def round_amounts(
                 if is_f and forfeit_units > 0:
                     forfeit_units -= 1
                     leftover += 1
-                elif not is_f and units[k] > 0:
-                    units[k] -= 1
-                    person_on_project[int(line_person[k])] -= 1
+                elif not is_f and units_l[k] > 0:
+                    units_l[k] -= 1
+                    person_on_project[person_l[k]] -= 1
                     leftover += 1
         for _, is_f, _, _, k in cands:
             if leftover <= 0:
@@ -111,11 +113,11 @@ def round_amounts(
                 forfeit_units += 1
                 leftover -= 1
                 continue
-            i = int(line_person[k])
+            i = person_l[k]
             if pair_units is not None and person_on_project[i] + 1 > pair_units:
                 continue
-            units[k] += 1
-            extra[k] = 1
+            units_l[k] += 1
+            extra_l[k] = 1
             person_on_project[i] += 1
             leftover -= 1
         forfeit_units += max(leftover, 0)  # no eligible item left: the rest is not paid
@@ -125,21 +127,27 @@ def round_amounts(
     def take_back(candidates: list[int], excess: int) -> None:
         order = sorted(candidates, key=lambda k: (frac[k], line_sort_key[k]))
         for k in order[:excess]:
-            units[k] -= 1
-            extra[k] = -1
-            forfeit_total[int(line_project[k])] += 1
+            units_l[k] -= 1
+            extra_l[k] = -1
+            forfeit_total[project_l[k]] += 1
 
     if (period_cap_units >= 0).any():
-        totals = np.bincount(line_person, units, minlength=period_cap_units.shape[0])
+        totals = np.bincount(line_person, np.array(units_l, dtype=np.int64), minlength=period_cap_units.shape[0])
         over = np.flatnonzero((period_cap_units >= 0) & (totals > period_cap_units))
-        for i in over.tolist():
-            mine = [k for k in np.flatnonzero(line_person == i).tolist() if extra[k] == 1]
-            take_back(mine, int(totals[i] - period_cap_units[i]))
+        if over.shape[0]:
+            lines_of: dict[int, list[int]] = {}
+            for k in np.argsort(line_person, kind="stable").tolist():
+                lines_of.setdefault(person_l[k], []).append(k)
+            for i in over.tolist():
+                mine = [k for k in lines_of[i] if extra_l[k] == 1]
+                take_back(mine, int(totals[i] - period_cap_units[i]))
     if budget is not None:
         cap = units_floor(budget, unit)
-        total = int(units.sum())
+        total = sum(units_l)
         if total > cap:
-            take_back([k for k in range(n) if extra[k] == 1], total - cap)
+            take_back([k for k in range(n) if extra_l[k] == 1], total - cap)
+    units = np.array(units_l, dtype=np.int64)
+    extra = np.array(extra_l, dtype=np.int8)
 
     # step 3: itemise each forfeit item by reason
     forfeit_units_by_reason = {
