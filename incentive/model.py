@@ -47,14 +47,20 @@ def _iso_date(v: object) -> object:
         raise ValueError(f"{v!r} is not a valid calendar date") from None
 
 
+MONEY_LIMIT = Decimal(10) ** 15  # amounts at or above this cannot be rounded exactly in binary floats
+
+
 def _money(v: object) -> object:
-    return to_decimal(v)
+    d = to_decimal(v)
+    if abs(d) >= MONEY_LIMIT:
+        raise ValueError(f"{v!r} is too large (amounts must be below 10^15)")
+    return d
 
 
 def _opt_money(v: object) -> object:
     if v is None or v == "":
         return None
-    return to_decimal(v)
+    return _money(v)
 
 
 def _opt_date(v: object) -> object:
@@ -314,10 +320,15 @@ def _canon(v: Any) -> Any:
     if t is date:
         return v.isoformat()
     if t is Decimal:
-        return format(v.normalize(), "f") if v == v.to_integral_value() else format(v, "f")
+        return _dec_text(v)
     if t is list or t is tuple:
         return [_canon(x) for x in v]
     return _canon_any(v)
+
+
+def _dec_text(v: Decimal) -> str:
+    """A decimal's canonical text: no exponent, no trailing zeros ("354000.50" -> "354000.5")."""
+    return format(v.normalize(), "f")
 
 
 def _canon_dict(d: dict[Any, Any]) -> dict[Any, Any]:
@@ -335,7 +346,7 @@ def _canon_dict(d: dict[Any, Any]) -> dict[Any, Any]:
 
 def _canon_any(v: Any) -> Any:
     if isinstance(v, Decimal):
-        return format(v.normalize(), "f") if v == v.to_integral_value() else format(v, "f")
+        return _dec_text(v)
     if isinstance(v, date):
         return v.isoformat()
     if isinstance(v, dict):
@@ -675,7 +686,9 @@ class _Fallback(Exception):
     """The fast path cannot vouch for this input: validate the exact parse instead."""
 
 
-def _contribution_columns(raw: object, probs: _Problems) -> dict[str, np.ndarray] | None:
+def _contribution_columns(raw: object, probs: _Problems) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+    """The records as text/number columns, every field problem reported, and per field a mask
+    of the records whose value is usable (so the checks across records still run on them)."""
     if raw is None:
         raw = []
     if not isinstance(raw, list):
@@ -701,6 +714,7 @@ def _contribution_columns(raw: object, probs: _Problems) -> dict[str, np.ndarray
         return [(int(i), _label("contributions", int(i), recs[int(i)])) for i in np.flatnonzero(mask)]
 
     cols: dict[str, np.ndarray] = {}
+    valid: dict[str, np.ndarray] = {}
     for name in ("id", "person_id", "project_id", "role"):
         vals = [r.get(name) for r in recs]
         bad = np.fromiter((type(v) is not str or not v for v in vals), dtype=bool, count=n)
@@ -708,10 +722,14 @@ def _contribution_columns(raw: object, probs: _Problems) -> dict[str, np.ndarray
             v = vals[i]
             probs.add(f"{lab}.{name}", "required field is missing" if v is None else f"{v!r} must be a non-empty text")
             ok = False
-        cols[name] = np.array(vals, dtype=object)
+        col = np.empty(n, dtype=object)
+        col[:] = [v if type(v) is str else "" for v in vals]
+        cols[name] = col
+        valid[name] = ~bad
     for name in ("start", "end"):
         vals = [r.get(name) for r in recs]
         days = np.zeros(n, dtype=np.int64)
+        good = np.ones(n, dtype=bool)
         try:
             if not all(type(v) is str and len(v) == 10 for v in vals):
                 raise ValueError
@@ -722,21 +740,25 @@ def _contribution_columns(raw: object, probs: _Problems) -> dict[str, np.ndarray
                     if v is None:
                         raise ValueError("required field is missing")
                     days[i] = day_number(_iso_date(v))  # type: ignore[arg-type]
-                except ValueError as exc:
+                except (ValueError, TypeError) as exc:
                     probs.add(f"{_label('contributions', i, recs[i])}.{name}", str(exc))
+                    good[i] = False
                     ok = False
         cols[name] = days
+        valid[name] = good
     for name, default in (("fte", 1.0), ("score", 1.0)):
         vals = [r.get(name, default) for r in recs]
         try:
             if any(type(v) is bool for v in vals):
                 raise TypeError
             arr = np.array(vals, dtype=np.float64)
+            if arr.shape != (n,):  # a list or nested value somewhere
+                raise TypeError
         except (ValueError, TypeError):
             arr = np.ones(n, dtype=np.float64)
             for i, v in enumerate(vals):
                 try:
-                    if type(v) is bool:
+                    if type(v) is bool or not isinstance(v, int | float | str | Decimal):
                         raise ValueError
                     arr[i] = float(v)
                 except (ValueError, TypeError):
@@ -753,9 +775,8 @@ def _contribution_columns(raw: object, probs: _Problems) -> dict[str, np.ndarray
             probs.add(f"{lab}.{name}", f"{what}, got {vals[i]!r}")
             ok = False
         cols[name] = arr
-    if not ok:
-        return None
-    return cols
+    del ok  # problems are in `probs`; the masks say which values the checks across records may use
+    return cols, valid
 
 
 def _from_text_columns(cols: dict[str, np.ndarray], people: list[Person], projects: list[Project],
@@ -808,6 +829,7 @@ def _read(raw: Any, rules: RuleSet, fast: RecordColumns | None) -> PeriodInput:
 
     contribs: Contributions | None = None
     text_cols: dict[str, np.ndarray] | None = None
+    text_valid: dict[str, np.ndarray] = {}
     if fast is not None:
         # the records were checked while parsing, against the people and projects as written
         if fast.person_ids != [p.id for p in people] or fast.project_ids != [p.id for p in projects]:
@@ -822,7 +844,9 @@ def _read(raw: Any, rules: RuleSet, fast: RecordColumns | None) -> PeriodInput:
         if cols is not None:
             contribs = cols.contributions(rules.role_names)
         if contribs is None:
-            text_cols = _contribution_columns(recs, probs)
+            parsed = _contribution_columns(recs, probs)
+            if parsed is not None:
+                text_cols, text_valid = parsed
 
     if period is not None and period.end < period.start:
         probs.add("period.end", f"period ends ({period.end}) before it starts ({period.start})")
@@ -835,7 +859,10 @@ def _read(raw: Any, rules: RuleSet, fast: RecordColumns | None) -> PeriodInput:
     for pj in projects:
         _check_project(pj, rules, probs)
     if text_cols is not None:
-        _check_contributions(text_cols, {p.id for p in people}, {p.id for p in projects}, rules, probs)
+        # a person or project with a bad field is still known by its id (no false "not in people")
+        known_people = {p.id for p in people} | _raw_ids(raw.get("people"))
+        known_projects = {p.id for p in projects} | _raw_ids(raw.get("projects"))
+        _check_contributions(text_cols, text_valid, known_people, known_projects, rules, probs)
 
     problems = probs.final()
     if problems:
@@ -847,6 +874,13 @@ def _read(raw: Any, rules: RuleSet, fast: RecordColumns | None) -> PeriodInput:
         assert text_cols is not None
         contribs = _from_text_columns(text_cols, people, projects, rules)
     return PeriodInput(period, tuple(people), tuple(projects), contribs)
+
+
+def _raw_ids(records: object) -> set[str]:
+    """The text ids of raw records, whether or not the rest of the record is valid."""
+    if not isinstance(records, list):
+        return set()
+    return {r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str) and r["id"]}
 
 
 def _check_project(pj: Project, rules: RuleSet, probs: _Problems) -> None:
@@ -884,15 +918,17 @@ def _check_project(pj: Project, rules: RuleSet, probs: _Problems) -> None:
 
 
 def _check_contributions(
-    c: dict[str, np.ndarray], people: set[str], projects: set[str], rules: RuleSet, probs: _Problems
+    c: dict[str, np.ndarray], valid: dict[str, np.ndarray], people: set[str], projects: set[str],
+    rules: RuleSet, probs: _Problems,
 ) -> None:
-    """The per-record checks across records (duplicate ids, unknown references, end before start)."""
+    """The per-record checks across records (duplicate ids, unknown references, end before start),
+    on the values that are usable (a field already reported as bad is not reported again)."""
     cid = c["id"]
 
     def lab(i: int) -> str:
-        return f"contributions[{cid[i]}]"
+        return f"contributions[{cid[i]}]" if valid["id"][i] else f"contributions[#{i}]"
 
-    ids, counts = np.unique(cid.astype(str), return_counts=True)
+    ids, counts = np.unique(cid[valid["id"]].astype(str), return_counts=True)
     for k in ids[counts > 1].tolist():
         probs.add(f"contributions[{k}]", f"duplicate id {k!r} ({int(counts[ids == k][0])} records)")
     for col, known, what in (
@@ -900,13 +936,13 @@ def _check_contributions(
         (c["project_id"], projects, "projects"),
         (c["role"], set(rules.roles), "the rule set's roles"),
     ):
+        field_name = {"people": "person_id", "projects": "project_id"}.get(what, "role")
         uniq, inv = np.unique(col.astype(str), return_inverse=True)
         bad_vals = np.array([u not in known for u in uniq.tolist()], dtype=bool)
         if bad_vals.any():
-            field_name = {"people": "person_id", "projects": "project_id"}.get(what, "role")
-            for i in np.flatnonzero(bad_vals[inv]).tolist():
+            for i in np.flatnonzero(bad_vals[inv] & valid[field_name]).tolist():
                 probs.add(f"{lab(i)}.{field_name}",
                           f"contribution {cid[i]}: {field_name} {col[i]!r} is not in {what}")
-    for i in np.flatnonzero(c["end"] < c["start"]).tolist():
+    for i in np.flatnonzero((c["end"] < c["start"]) & valid["start"] & valid["end"]).tolist():
         probs.add(f"{lab(i)}.end", f"contribution {cid[i]} ends ({_iso(int(c['end'][i]))}) before it starts "
                   f"({_iso(int(c['start'][i]))})")

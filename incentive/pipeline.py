@@ -16,6 +16,7 @@ from .caps import CapProblem, CapSolution, solve_caps
 from .events import Event, period_events, project_pools
 from .model import PeriodInput, day_number
 from .money import units_floor
+from .problems import InputError, Problem
 from .rounding import Rounded, round_amounts
 from .rules import RuleSet
 from .split import FORFEIT_REASONS, IdealSplit, ideal_split
@@ -73,6 +74,7 @@ def allocate(inp: PeriodInput, rules: RuleSet, method: str = "fast", hook: Stage
     with _stage("events_pools", timings, hook):
         events = period_events(inp, rules)
         pools = project_pools(events)
+    _check_pool_sizes(inp, rules, pools)
     with _stage("ideal_split", timings, hook):
         split = ideal_split(inp, rules, events)
     with _stage("caps", timings, hook):
@@ -154,6 +156,20 @@ def _forfeit_reasons(split: IdealSplit, events: list[Event], pools: dict[int, De
         if unplaced - lv > 1e-9:
             out[j]["caps"] = unplaced - lv
     return out
+
+
+MAX_POOL_UNITS = 10**15  # beyond this, unrounded amounts in units lose cents in binary floats
+
+
+def _check_pool_sizes(inp: PeriodInput, rules: RuleSet, pools: dict[int, Decimal]) -> None:
+    """Refuse pools too large to round exactly (e.g. a mistyped rate or multiplier), naming them."""
+    unit = rules.rounding.unit
+    bad = [Problem(f"projects[{inp.projects[j].id}]",
+                   f"project {inp.projects[j].id}: pool {pool} is too large to allocate in units of {unit} "
+                   "(check pool rates, multipliers and the rounding unit)")
+           for j, pool in sorted(pools.items()) if abs(pool / unit) >= MAX_POOL_UNITS]
+    if bad:
+        raise InputError(bad)
 
 
 def allocate_document(inp: PeriodInput, rules: RuleSet, method: str = "fast") -> dict[str, Any]:

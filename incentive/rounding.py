@@ -6,7 +6,8 @@ Normative, so that two correct implementations agree to the cent:
    (x_l / u) and one forfeit item (B_j / u - sum x_l / u, at least 0). Floor every item
    (adding 1e-6 first, to absorb solver noise); give the leftover units one each to the
    items with the largest fractional parts, lines before the forfeit item on a tie, then
-   by (person_id, role). A line gets no extra unit if that would take its person's total
+   by (person_id, role); fractional parts are compared to 1e-6 of a unit, finer
+   differences being solver noise. A line gets no extra unit if that would take its person's total
    on the project above the person-project cap.
 2. If a person's rounded total now exceeds their period cap, or the period's total
    exceeds the budget, take extra units back from the lines that received one, smallest
@@ -36,6 +37,18 @@ class Rounded:
     line_extra: np.ndarray  # int8: +1 got a leftover unit, -1 had it taken back, 0 neither
     pool_units: dict[int, int]  # per project index
     forfeit_units: dict[int, dict[str, int]]  # per project index: reason -> units
+
+
+TIE_DECIMALS = 6
+
+
+def _rank(frac: float) -> float:
+    """A fractional part as compared for the leftover units: to 1e-6 of a unit.
+
+    Finer differences are solver noise (two identical contributors can come out of an LP
+    3e-9 apart); comparing at 1e-6 makes them tie, and the tie rule of SPEC §7 decides.
+    """
+    return round(frac, TIE_DECIMALS)
 
 
 def _floor_frac(v: float) -> tuple[int, float]:
@@ -88,8 +101,8 @@ def round_amounts(
         leftover = pool - sum([units_l[k] for k in lines]) - f_forfeit
         # candidates: (-frac, is_forfeit, person_id, role)
         cands = sorted(
-            [(-frac[k], 0, line_sort_key[k][1], line_sort_key[k][2], k) for k in lines]
-            + [(-fr_forfeit, 1, "", "", -1)]
+            [(-_rank(frac[k]), 0, line_sort_key[k][1], line_sort_key[k][2], k) for k in lines]
+            + [(-_rank(fr_forfeit), 1, "", "", -1)]
         )
         person_on_project: dict[int, int] = {}
         for k in lines:
@@ -125,7 +138,7 @@ def round_amounts(
 
     # step 2: period caps, then the budget
     def take_back(candidates: list[int], excess: int) -> None:
-        order = sorted(candidates, key=lambda k: (frac[k], line_sort_key[k]))
+        order = sorted(candidates, key=lambda k: (_rank(frac[k]), line_sort_key[k]))
         for k in order[:excess]:
             units_l[k] -= 1
             extra_l[k] = -1
@@ -173,7 +186,7 @@ def _itemise(total: int, reasons: dict[str, float], u: float) -> dict[str, int]:
     for pos, r in enumerate(names):
         f, fr = _floor_frac(reasons[r] / u)
         out[r] = f
-        fracs.append((-fr, pos, r))
+        fracs.append((-_rank(fr), pos, r))
     left = total - sum(out.values())
     fracs.sort()
     if left >= 0:

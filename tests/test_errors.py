@@ -387,7 +387,6 @@ BUG_HIDDEN = ("engine bug: a field-level problem in any contribution (fte, score
               "are not reported")
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_HIDDEN)
 def test_library_reports_record_and_reference_problems_together() -> None:
     """A contribution with a bad field does not hide another contribution's unknown person,
     role or project (each record's problems are independent)."""
@@ -409,7 +408,6 @@ BUG_FALSE_UNKNOWN = ("engine bug: a person/project with one bad field is dropped
                      "valid contribution that references it is reported as 'not in people/projects' (false problems)")
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_FALSE_UNKNOWN)
 def test_library_bad_field_does_not_make_a_record_unknown() -> None:
     """Only the real problems are reported: J1 and carol are in the input, so the valid
     contributions k1-k3 that reference them are not at fault."""
@@ -567,7 +565,6 @@ def test_cli_reports_every_rule_problem_at_once(cli_runs: CliRuns) -> None:
 
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_HIDDEN)
 def test_cli_reports_record_and_reference_problems_together(cli_runs: CliRuns) -> None:
     run = cli_runs["(record and reference problems)"]
     lines = _assert_refused(run)
@@ -575,7 +572,6 @@ def test_cli_reports_record_and_reference_problems_together(cli_runs: CliRuns) -
         assert names_all(lines, tokens), f"{tokens} not reported:\n{run.stderr}"
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_FALSE_UNKNOWN)
 def test_cli_bad_field_does_not_make_a_record_unknown(cli_runs: CliRuns) -> None:
     run = cli_runs["(bad but referenced)"]
     lines = _assert_refused(run)

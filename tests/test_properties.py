@@ -545,8 +545,6 @@ TWIN_TIE = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: rounding ties are broken by solver noise, not by (person_id, "
-                                      "role) as SPEC §7 says (TWIN_TIE: zz_twin gets the cent that belongs to p1)")
 @PROPS
 @example(TWIN_TIE)
 @given(twin_cases())
