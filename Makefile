@@ -31,7 +31,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py --sizes S,M
 
 bench-smoke: $(VENV)/.installed
-	$(BIN)/python bench/run.py --sizes XS
+	$(BIN)/python bench/run.py --sizes XS --json bench/results/smoke.json
 
 serve: $(VENV)/.installed
 	$(BIN)/incentive serve

@@ -361,6 +361,7 @@ class _Ctx:
         # phase 2: leximin rounds
         free = np.ones(n, dtype=bool)
         dev = np.zeros(n)
+        fixval = np.ones(n)  # a fixed line is held at its value in the round that fixed it
         done = np.zeros(K, dtype=bool)
         final_y = y.copy()
         while not done.all():
@@ -376,8 +377,8 @@ class _Ctx:
             lo = np.zeros(nv)
             hi = np.full(nv, np.inf)
             fixed = live & ~free
-            lo[remap[fixed]] = np.maximum(0.0, 1.0 - dev[fixed] - TOL)
-            hi[remap[fixed]] = 1.0 + dev[fixed] + TOL
+            lo[remap[fixed]] = fixval[fixed]
+            hi[remap[fixed]] = fixval[fixed]
             hi[:m] = np.minimum(hi[:m], hi_bound[cols])
             lo[m:] = 0.0
             idx, coef, rlo, rhi, names = [], [], [], [], []
@@ -394,7 +395,7 @@ class _Ctx:
                 sel = np.flatnonzero(part_pos == k)
                 idx.append(remap[sel])
                 coef.append(xs[sel])
-                rlo.append(float(payout[k]) - TOL * max(1.0, float(payout[k])) - 1e-7)
+                rlo.append(float(payout[k]) * (1 - 1e-12))
                 rhi.append(np.inf)
                 names.append(f"payout[part{int(part_ids[k])}]")
             n_base = len(idx)
@@ -427,6 +428,7 @@ class _Ctx:
                         hit = dk == dk.max()
                 free[fc[hit]] = False
                 dev[fc[hit]] = tk
+                fixval[fc[hit]] = yv[remap[fc[hit]]]
                 if not free[part_pos == k].any():
                     done[k] = True
                     sel = np.flatnonzero(part_pos == k)
@@ -625,6 +627,12 @@ def _widen(prog: lpmod.LinearProgram, eps: float = 1e-7) -> lpmod.LinearProgram:
 
 def _program(c: np.ndarray, lo: np.ndarray, hi: np.ndarray, idx: list[np.ndarray], coef: list[np.ndarray],
              rlo: list[float], rhi: list[float], names: list[str], n: int) -> lpmod.LinearProgram:
+    # scale each row to bounds of about 1 so the solver's absolute tolerances act as relative ones
+    scale = [1.0 / max(1.0, abs(b if np.isfinite(b) else 0.0), abs(a if np.isfinite(a) else 0.0))
+             for a, b in zip(rlo, rhi, strict=True)]
+    coef = [cf * f for cf, f in zip(coef, scale, strict=True)]
+    rlo = [a * f for a, f in zip(rlo, scale, strict=True)]
+    rhi = [b * f for b, f in zip(rhi, scale, strict=True)]
     lens = np.array([a.shape[0] for a in idx], dtype=np.int64)
     indptr = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
     indices = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, np.int64)

@@ -591,7 +591,6 @@ BUG_SLACK = ("engine bug: the LP leximin rounds keep only payout >= (1 - 1e-9) x
              "the payout (1e-4 at 1e5) leaks out of lines, enough to move a cent (COMPANY_SCALE: p3 4204.74)")
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_SLACK)
 @PROPS
 @example(COMPANY_SCALE)
 @given(cases())
@@ -607,7 +606,7 @@ def test_fast_and_pulp_agree_to_the_cent_at_company_scale(case: tuple[dict[str, 
 
 
 @pytest.mark.parametrize(
-    "method", ["fast", pytest.param("pulp", marks=pytest.mark.xfail(strict=True, reason=BUG_SLACK))]
+    "method", ["fast", "pulp"]
 )
 def test_company_scale_example_to_the_cent(method: str) -> None:
     """The exact amounts of COMPANY_SCALE (worked out by hand above), from either method."""
