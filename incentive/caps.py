@@ -542,18 +542,28 @@ class _Ctx:
         model.a_matrix_.num_row_ = m
         h.passModel(model)
 
+        fixed_vals: dict[int, float] = {}
+
         def run() -> tuple[np.ndarray, np.ndarray]:
             h.run()
             self.stats["lp_solves"] += 1
-            status = h.getModelStatus()
-            if status != highspy.HighsModelStatus.kOptimal:
-                # cold restart without presolve before giving up (see lp.OPTION_SETS)
+            ok = highspy.HighsModelStatus.kOptimal
+            if h.getModelStatus() != ok:
+                # cold restart without presolve (see lp.OPTION_SETS)
                 h.clearSolver()
                 h.setOptionValue("presolve", "off")
                 h.run()
-                status = h.getModelStatus()
-                if status != highspy.HighsModelStatus.kOptimal:
-                    raise lpmod.SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+            if h.getModelStatus() != ok and fixed_vals:
+                # lines fixed at values that solver tolerance left a hair infeasible together:
+                # give them a band of 1e-9 of their ideal and solve again
+                self.stats["lp_retries"] = self.stats.get("lp_retries", 0) + 1
+                cols = np.array(sorted(fixed_vals), dtype=np.int32)
+                vals = np.array([fixed_vals[c] for c in cols.tolist()])
+                h.changeColsBounds(cols.shape[0], cols, np.maximum(vals - 1e-9, 0.0), vals + 1e-9)
+                h.clearSolver()
+                h.run()
+            if h.getModelStatus() != ok:
+                raise lpmod.SolverError(f"HiGHS stopped with status {h.modelStatusToString(h.getModelStatus())}")
             sol = h.getSolution()
             return np.asarray(sol.col_value), np.asarray(sol.row_dual)
 
@@ -592,6 +602,7 @@ class _Ctx:
                 hit[cand[np.argmax(d[cand])]] = True
             fix = np.flatnonzero(hit).astype(np.int32)
             h.changeColsBounds(fix.shape[0], fix, y[fix], y[fix])
+            fixed_vals.update(zip(fix.tolist(), y[fix].tolist(), strict=True))
             h.changeRowsBounds(fix.shape[0], hi_rows[fix], np.full(fix.shape[0], -inf), np.full(fix.shape[0], inf))
             h.changeRowsBounds(fix.shape[0], lo_rows[fix], np.full(fix.shape[0], -inf), np.full(fix.shape[0], inf))
             free[fix] = False
