@@ -315,36 +315,9 @@ class _Ctx:
         part_ids, part_pos = np.unique(parts_of, return_inverse=True)
         K = part_ids.shape[0]
 
-        # constant rows: internal caps and scopes, as (name, member lines, rhs)
-        row_members: list[np.ndarray] = []
-        row_rhs: list[float] = []
-        row_names: list[str] = []
-        for fam in self.fams:
-            inside = self._internal(fam, part, active)
-            keep = np.flatnonzero(np.isin(inside, lab) & np.isfinite(fam.rhs))
-            if keep.shape[0] == 0:
-                continue
-            members = lines[np.isin(fam.group[lines], keep)]
-            groups = fam.group[members]
-            order = np.argsort(groups, kind="stable")
-            members, groups = members[order], groups[order]
-            cuts = np.flatnonzero(np.diff(groups)) + 1
-            for chunk in np.split(members, cuts):
-                g = int(fam.group[chunk[0]])
-                row_members.append(chunk)
-                row_rhs.append(float(fam.rhs[g]))
-                row_names.append(_name(p, fam, g))
+        # constant rows: internal caps and scopes (under "none" a line's own ideal), as member lists
+        row_members, row_rhs, row_names = self._constant_rows(part, lab, lines, active)
         hi_bound = np.full(n, np.inf)
-        if p.scope == "none":
-            hi_bound[:] = 1.0
-        else:
-            groups = self.s_group[lines]
-            order = np.argsort(groups, kind="stable")
-            cuts = np.flatnonzero(np.diff(groups[order])) + 1
-            for chunk in np.split(lines[order], cuts):
-                row_members.append(chunk)
-                row_rhs.append(float(self.s_rhs[self.s_group[chunk[0]]]))
-                row_names.append(p.scope_name(int(chunk[0])))
 
         def base_rows() -> tuple[list[np.ndarray], list[np.ndarray], list[float], list[float], list[str]]:
             idx = [col[m] for m in row_members]
