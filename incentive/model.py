@@ -28,10 +28,9 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .money import to_decimal
-from .problems import InputError, Problem
+from .problems import InputError, Problem, ProblemCollector
 from .rules import RuleSet
 
-MAX_PROBLEMS = 500
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EPOCH = date(1970, 1, 1)
 
@@ -360,24 +359,7 @@ def _canon_any(v: Any) -> Any:
 # reading and validating
 
 
-class _Problems:
-    """Collects problems up to a limit, then counts the rest."""
-
-    def __init__(self) -> None:
-        self.items: list[Problem] = []
-        self.dropped = 0
-
-    def add(self, path: str, message: str) -> None:
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append(Problem(path, message))
-        else:
-            self.dropped += 1
-
-    def final(self) -> list[Problem]:
-        out = list(self.items)
-        if self.dropped:
-            out.append(Problem("(input)", f"... and {self.dropped} more problem(s) not listed"))
-        return out
+_Problems = ProblemCollector
 
 
 def _label(kind: str, index: int, raw: object) -> str:

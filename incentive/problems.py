@@ -44,3 +44,32 @@ class InputError(Exception):
 
     def as_list(self) -> list[dict[str, str]]:
         return [p.as_dict() for p in self.problems]
+
+
+MAX_PROBLEMS = 500
+
+
+class ProblemCollector:
+    """Collects problems while a whole input is checked: up to `limit` listed, the rest counted."""
+
+    def __init__(self, limit: int = MAX_PROBLEMS) -> None:
+        self.items: list[Problem] = []
+        self.dropped = 0
+        self.limit = limit
+
+    def add(self, path: str, message: str) -> None:
+        if len(self.items) < self.limit:
+            self.items.append(Problem(path, message))
+        else:
+            self.dropped += 1
+
+    def final(self) -> list[Problem]:
+        """Everything found, with a last line counting what was not listed."""
+        out = list(self.items)
+        if self.dropped:
+            out.append(Problem("(input)", f"... and {self.dropped} more problem(s) not listed"))
+        return out
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InputError(self.final())

@@ -60,9 +60,8 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from .problems import InputError, Problem
+from .problems import InputError, Problem, ProblemCollector
 
-MAX_PROBLEMS = 500
 _DEFAULT_FTE = 1.0
 _DEFAULT_SCORE = 1.0
 
@@ -97,25 +96,7 @@ _FLOAT_COLUMNS = {"contributions": (("fte", _DEFAULT_FTE), ("score", _DEFAULT_SC
 _OMIT_WHEN_EMPTY = {"projects": ("type",)}
 
 
-class _Problems:
-    """Problems up to a limit, then a count of the rest."""
-
-    def __init__(self) -> None:
-        self.items: list[Problem] = []
-        self.dropped = 0
-
-    def add(self, path: str, message: str) -> None:
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append(Problem(path, message))
-        else:
-            self.dropped += 1
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            out = list(self.items)
-            if self.dropped:
-                out.append(Problem("(input)", f"... and {self.dropped} more problem(s) not listed"))
-            raise InputError(out)
+_Problems = ProblemCollector
 
 
 @dataclass
