@@ -11,33 +11,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.api_support import CLI, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("INCENTIVE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-CLI = [sys.executable, "-m", "incentive.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class Service:
     base_url: str
@@ -63,33 +50,9 @@ def service(folder: Path, roles: tuple[str, ...] = ("hr", "manager")) -> Iterato
            "INCENTIVE_SQLITE_SYNCHRONOUS": "NORMAL"}
     env.pop("INCENTIVE_AUTO_MIGRATE", None)
     keys = {role: create_key(env, folder, role) for role in roles}
-    port = free_port()
     log = folder / "serve.log"
-    with log.open("ab") as sink:
-        proc = subprocess.Popen([*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=folder,
-                                stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"incentive serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"incentive serve did not become ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
+    with serving(env, folder, log) as base:
         yield Service(base, keys, log)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def chromium_problem() -> str | None:
