@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .gc_pause import no_gc
 from .model import (
     CONTRIBUTION_FIELDS,
     NotPlain,
@@ -35,7 +36,6 @@ from .model import (
     read_input,
 )
 from .problems import InputError, Problem
-from .result import no_gc
 from .rules import RuleSet, load_ruleset
 
 CHUNK_BYTES = 1 << 20  # contribution records are parsed about this much text at a time

@@ -13,15 +13,14 @@ once per event; the text is exactly what `money.format_float` gives for each val
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
+from .gc_pause import no_gc
 from .money import format_float, format_money, format_units, unit_places, units_floor
 
 if TYPE_CHECKING:
@@ -62,19 +61,6 @@ def _pick(table_values: np.ndarray, index: np.ndarray, places: int) -> list[str]
     table[:] = _texts(table_values.reshape(-1)[used], places, distinct=True)
     out: list[str] = table[inv.reshape(-1)].tolist()
     return out
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building millions of small containers that
-    all stay alive (it would walk them again and again, finding nothing to free)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def money_formatter(unit: Decimal, places: int) -> Callable[[int], str]:

@@ -49,17 +49,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
-import gc
 import io
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from .gc_pause import no_gc
 from .problems import InputError, Problem, ProblemCollector
 
 _DEFAULT_FTE = 1.0
@@ -120,28 +119,15 @@ class _Table:
 # entry points
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Building a million small dicts and lists makes the cyclic GC rescan them again and
-    again (a fifth of the load time); they hold no cycles, so pause it meanwhile."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def read_csv_folder(path: str | Path) -> dict[str, Any]:
     """Read a folder of CSV tables into the plain-data period input (see module doc)."""
-    with _no_gc():
+    with no_gc():
         return _read_csv_folder(Path(path))
 
 
 def read_xlsx(path: str | Path) -> dict[str, Any]:
     """Read an XLSX workbook (one sheet per table, named as the CSV files without .csv)."""
-    with _no_gc():
+    with no_gc():
         return _read_xlsx(Path(path))
 
 
