@@ -296,28 +296,35 @@ class _Ctx:
             ratio = np.minimum(w, C / I)
             x[ls] = ideal[ls] * ratio[pinv]
 
+    def _lp_lines(self, part: np.ndarray, labels: list[int], active: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The active lines of the given parts, sorted by part, as LP columns: (labels, lines,
+        column of each line (-1 elsewhere), part ids, part position of each column)."""
+        lab = np.array(labels, dtype=np.int64)
+        lines = active[np.isin(part[active], lab)]
+        lines = lines[np.argsort(part[lines], kind="stable")]
+        if lines.shape[0] == 0:
+            return None
+        self.stats["lp_parts"] += len(labels)
+        self.stats["lp_lines"] += lines.shape[0]
+        col = np.full(self.p.n, -1, dtype=np.int64)
+        col[lines] = np.arange(lines.shape[0])
+        part_ids, part_pos = np.unique(part[lines], return_inverse=True)
+        return lab, lines, col, part_ids, part_pos
+
     def solve_lp_parts(self, x: np.ndarray, part: np.ndarray, labels: list[int], active: np.ndarray,
                        backend: str) -> None:
         """Max payout, then leximin rounds, for several parts batched in one LP per round."""
         p = self.p
-        lab = np.array(labels, dtype=np.int64)
-        lines = active[np.isin(part[active], lab)]
-        lines = lines[np.argsort(part[lines], kind="stable")]
-        n = lines.shape[0]
-        if n == 0:
+        picked = self._lp_lines(part, labels, active)
+        if picked is None:
             return
-        self.stats["lp_parts"] += len(labels)
-        self.stats["lp_lines"] += n
-        col = np.full(p.n, -1, dtype=np.int64)
-        col[lines] = np.arange(n)
+        lab, lines, col, part_ids, part_pos = picked
+        n, K = lines.shape[0], part_ids.shape[0]
         xs = p.ideal[lines]
-        parts_of = part[lines]
-        part_ids, part_pos = np.unique(parts_of, return_inverse=True)
-        K = part_ids.shape[0]
 
         # constant rows: internal caps and scopes (under "none" a line's own ideal), as member lists
         row_members, row_rhs, row_names = self._constant_rows(part, lab, lines, active)
-        hi_bound = np.full(n, np.inf)
 
         def base_rows() -> tuple[list[np.ndarray], list[np.ndarray], list[float], list[float], list[str]]:
             idx = [col[m] for m in row_members]
@@ -326,7 +333,7 @@ class _Ctx:
 
         # phase 1: maximise the payout
         idx, coef, rlo, rhi, names = base_rows()
-        prog = _program(-xs, np.zeros(n), hi_bound, idx, coef, rlo, rhi, names, n)
+        prog = _program(-xs, np.zeros(n), np.full(n, np.inf), idx, coef, rlo, rhi, names, n)
         sol = self._solve(prog, backend)
         y = np.clip(sol.x[:n], 0.0, None)
         payout = np.bincount(part_pos, xs * y, minlength=K)
@@ -352,7 +359,6 @@ class _Ctx:
             fixed = live & ~free
             lo[remap[fixed]] = fixval[fixed]
             hi[remap[fixed]] = fixval[fixed]
-            hi[:m] = np.minimum(hi[:m], hi_bound[cols])
             lo[m:] = 0.0
             idx, coef, rlo, rhi, names = [], [], [], [], []
             for members, rhs, name in zip(row_members, row_rhs, row_names, strict=True):
@@ -454,19 +460,12 @@ class _Ctx:
         import highspy
 
         p = self.p
-        lab = np.array(labels, dtype=np.int64)
-        lines = active[np.isin(part[active], lab)]
-        lines = lines[np.argsort(part[lines], kind="stable")]
-        n = lines.shape[0]
-        if n == 0:
+        picked = self._lp_lines(part, labels, active)
+        if picked is None:
             return
-        self.stats["lp_parts"] += len(labels)
-        self.stats["lp_lines"] += n
-        col = np.full(p.n, -1, dtype=np.int64)
-        col[lines] = np.arange(n)
+        lab, lines, col, part_ids, pp = picked
+        n, K = lines.shape[0], part_ids.shape[0]
         a = p.ideal[lines]
-        part_ids, pp = np.unique(part[lines], return_inverse=True)
-        K = part_ids.shape[0]
         inf = highspy.kHighsInf
 
         members, rhs, _names = self._constant_rows(part, lab, lines, active)
