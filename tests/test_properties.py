@@ -568,7 +568,7 @@ def test_rounding_tie_between_twins_goes_to_the_smaller_person_id(example: tuple
     for (pid, proj, role), v in amounts.items():
         if pid == hi:
             if took_back:
-                assert abs(amounts[(lo, proj, role)] - v) <= D("0.01"), (lo, hi, proj, role)
+                assert abs(amounts[(lo, proj, role)] - v) <= D(doc["ruleset"]["unit"]), (lo, hi, proj, role)
             else:
                 assert amounts[(lo, proj, role)] >= v, (lo, hi, proj, role, amounts[(lo, proj, role)], v)
 
