@@ -36,6 +36,15 @@ def _library(case: Path, method: str = "fast") -> dict[str, Any]:
     return allocate(inp, rules, method=method).document()
 
 
+def _cli_allocate(case: Path, out: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`incentive allocate` on a case folder, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "incentive.cli", "allocate", str(case / "input.json"),
+         "--rules", str(case / "rules.toml"), "--out", str(out), *flags],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
 def _compare(doc: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     """Differences between a result document and a case's expected.json (empty = match)."""
     diffs: list[str] = []
@@ -98,11 +107,7 @@ def test_case_plain_pulp_agrees(case: str) -> None:
 @pytest.mark.parametrize("case", GOOD)
 def test_case_cli(case: str, tmp_path: Path) -> None:
     out = tmp_path / "result.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "incentive.cli", "allocate", str(CASES / case / "input.json"),
-         "--rules", str(CASES / case / "rules.toml"), "--out", str(out), "--json"],
-        capture_output=True, text=True, timeout=120,
-    )
+    proc = _cli_allocate(CASES / case, out, "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     expected = json.loads((CASES / case / "expected.json").read_text())
@@ -111,11 +116,7 @@ def test_case_cli(case: str, tmp_path: Path) -> None:
     assert summary["totals"]["reconciles"] is True
     # rerun: byte-identical result
     out2 = tmp_path / "again.json"
-    proc2 = subprocess.run(
-        [sys.executable, "-m", "incentive.cli", "allocate", str(CASES / case / "input.json"),
-         "--rules", str(CASES / case / "rules.toml"), "--out", str(out2), "--quiet"],
-        capture_output=True, text=True, timeout=120,
-    )
+    proc2 = _cli_allocate(CASES / case, out2, "--quiet")
     assert proc2.returncode == 0, proc2.stderr
     assert out.read_bytes() == out2.read_bytes()
     assert out.read_bytes() == dumps(_library(CASES / case))
@@ -135,11 +136,7 @@ def test_error_case_library(case: str) -> None:
 def test_error_case_cli(case: str, tmp_path: Path) -> None:
     must = json.loads((CASES / case / "error.json").read_text())["must_mention"]
     out = tmp_path / "result.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "incentive.cli", "allocate", str(CASES / case / "input.json"),
-         "--rules", str(CASES / case / "rules.toml"), "--out", str(out)],
-        capture_output=True, text=True, timeout=120,
-    )
+    proc = _cli_allocate(CASES / case, out)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     for s in must:
