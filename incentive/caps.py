@@ -12,6 +12,15 @@ scope in proportion to their ideals, and nobody deviates further than some cap f
 
 How it is solved, fast and exactly:
 
+0. Pre-cut. A person whose ideal, after their person-project caps, exceeds their period
+   cap is cut up front by their own leximin: every project gets the same ratio of its
+   ideal unless its person-project cap stops it lower, summing to the cap (level mu = the
+   relative cut). Those lines are then held, and steps 1-3 place the rest. The pre-cut is
+   kept only where it is provably the optimum: every part that holds a scope of the
+   person's pays out all it holds, and no line there (other than lines pinned evenly at a
+   cap of their own) deviates more than mu. Then leximin, working down from the largest
+   deviation, meets the person's lines before anything they could trade with. People who
+   fail the check are given back to the optimizer (their lines join their scopes' parts).
 1. Decomposition. Lines start in parts, one per scope (a project, a (project, role), or
    the line itself under "none"). Each part is solved with only the constraints that lie
    wholly inside it. If a constraint that spans parts is then violated, those parts merge
@@ -24,7 +33,8 @@ How it is solved, fast and exactly:
 3. LP. Parts that span several scopes (people coupled by a binding period cap, a person
    in two roles under "role", a binding budget) go to an LP, all such parts batched in
    one model: first maximise the payout, then leximin by rounds of min-max, each round
-   fixing the lines whose deviation row has a non-zero dual (they cannot do better).
+   holding the lines whose deviation row has a non-zero dual at their values (they
+   cannot do better in any optimum).
 
 `method="pulp"` skips 1-2 and solves the whole problem as one PuLP model: the reference
 the fast path is tested against.
@@ -150,18 +160,113 @@ def solve_caps(p: CapProblem, method: str = "fast") -> CapSolution:
         part = np.zeros(p.n, dtype=np.int64)
         ctx.solve_lp_parts(x, part, [0], active, backend="pulp")
     else:
-        part = s_group.copy()  # part label per line (zeroed lines keep theirs; unused)
-        dirty = set(np.unique(part[active]).tolist())
-        while True:
-            ctx.solve_parts(x, part, dirty, active)
-            merges = ctx.violated_merges(x, part, active)
-            if not merges:
-                break
-            stats["merge_rounds"] += 1
-            dirty = _merge(part, merges, active)
+        _solve_fast(ctx, x, active)
     binding = _binding(p, fams, x, s_group, s_rhs)
     solver = "closed-form" if not lp_used else ("+".join(sorted(set(lp_used))))
     return CapSolution(x, binding, solver, "Optimal", stats)
+
+
+def _solve_fast(ctx: _Ctx, x: np.ndarray, active: np.ndarray) -> None:
+    """Steps 0-3 of the module docstring: pre-cut, then decompose, closed form and LP."""
+    p, stats, s_group, held = ctx.p, ctx.stats, ctx.s_group, ctx.held
+    part = s_group.copy()  # part label per line (zeroed and held lines keep stale labels; unused)
+    pre = _precut(p, ctx.fams, active, ctx.s_rhs_full)
+    if pre is not None:
+        x[pre.lines] = pre.x
+        held[pre.lines] = True
+    ctx.refresh(x)
+    rest = active[~held[active]]
+    dirty = set(np.unique(part[rest]).tolist())
+    early = pre is not None  # first pass: scopes alone, closed form only, to give back early
+    while True:
+        while True:
+            ctx.solve_parts(x, part, dirty, rest)
+            if early:
+                break
+            merges = ctx.violated_merges(x, part, rest)
+            if not merges:
+                break
+            stats["merge_rounds"] += 1
+            dirty = _merge(part, merges, rest)
+        if pre is None:
+            break
+        release = ctx.precut_violations(x, part, rest, pre, held, ctx.s_rhs_full)
+        if release.shape[0] == 0:
+            if early:
+                # nobody fails on the scopes alone: now enforce what spans them, and check again
+                early = False
+                dirty = set()
+                merges = ctx.violated_merges(x, part, rest)
+                if merges:
+                    stats["merge_rounds"] += 1
+                    dirty = _merge(part, merges, rest)
+                continue
+            break
+        # give these people back to the optimizer: their lines join the parts of their scopes
+        stats["precut_released"] = stats.get("precut_released", 0) + release.shape[0]
+        lines = np.flatnonzero(held & np.isin(p.person, release))
+        scope_part = np.arange(ctx.s_rhs_full.shape[0], dtype=np.int64)
+        scope_part[s_group[rest]] = part[rest]
+        part[lines] = scope_part[s_group[lines]]
+        held[lines] = False
+        x[lines] = p.ideal[lines]
+        ctx.refresh(x)
+        rest = active[~held[active]]
+        dirty = set(np.unique(part[lines]).tolist())
+    stats["precut_persons"] = int(np.unique(p.person[held]).shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class _Precut:
+    """People over their period cap, cut up front (module docstring, step 0)."""
+
+    lines: np.ndarray  # their active lines
+    x: np.ndarray  # the amounts of those lines
+    held: np.ndarray  # bool per line: held at its pre-cut amount
+    level: np.ndarray  # per person: the relative cut mu of their unpinned lines; nan if not cut
+
+
+def _precut(p: CapProblem, fams: list[_Family], active: np.ndarray, s_rhs: np.ndarray) -> _Precut | None:
+    """Cut each person whose ideal, after their person-project caps, exceeds their period cap.
+
+    The cut is the person's own leximin: every project pair gets the same ratio w of its
+    ideal (1 - w is the person's level mu) unless its person-project cap stops it lower,
+    with w set so the person's lines add up to the period cap exactly. Returns None where
+    this step does not apply: no period caps, redistribution "none" (nothing is passed on,
+    so a cut person's scopes cannot be full), or a budget that could bind.
+    """
+    period = next((f for f in fams if f.kind == "person_period_cap"), None)
+    if period is None or p.scope == "none" or active.shape[0] == 0:
+        return None
+    if p.budget is not None and float(s_rhs.sum()) > p.budget * (1 - 1e-12):
+        return None
+    per = p.person[active]
+    n_people = len(p.person_ids)
+    key = per.astype(np.int64) * max(len(p.project_ids), 1) + p.project[active]
+    uniq, pair_of, _ = _dense(key)
+    pair_ideal = np.bincount(pair_of, p.ideal[active], minlength=uniq.shape[0])
+    pair_person = (uniq // max(len(p.project_ids), 1)).astype(np.int64)
+    pair_cap = np.full(uniq.shape[0], np.inf) if p.pair_cap is None else np.full(uniq.shape[0], p.pair_cap)
+    after_pairs = np.bincount(pair_person, np.minimum(pair_ideal, pair_cap), minlength=n_people)
+    cap = p.period_cap
+    over = np.isfinite(cap) & (after_pairs > cap * (1 + 1e-12) + 1e-9)
+    if not over.any():
+        return None
+    level = np.full(n_people, np.nan)
+    ratio = np.ones(uniq.shape[0])
+    order = np.argsort(pair_person, kind="stable")
+    bounds = np.searchsorted(pair_person[order], np.arange(n_people + 1))
+    for i in np.flatnonzero(over).tolist():
+        pairs = order[bounds[i]:bounds[i + 1]]
+        limit = pair_cap[pairs] / pair_ideal[pairs]
+        w = _water_level(pair_ideal[pairs], limit, float(cap[i]))
+        ratio[pairs] = np.minimum(w, limit)
+        level[i] = 1.0 - w
+    sel = over[per]
+    lines = active[sel]
+    held = np.zeros(p.n, dtype=bool)
+    held[lines] = True
+    return _Precut(lines, p.ideal[lines] * ratio[pair_of[sel]], held, level)
 
 
 def _merge(part: np.ndarray, merges: list[set[int]], active: np.ndarray) -> set[int]:
@@ -201,8 +306,29 @@ def _merge(part: np.ndarray, merges: list[set[int]], active: np.ndarray) -> set[
 class _Ctx:
     def __init__(self, p: CapProblem, fams: list[_Family], s_group: np.ndarray, s_rhs: np.ndarray,
                  s_first: np.ndarray, stats: dict[str, int], lp_used: list[str]) -> None:
-        self.p, self.fams, self.s_group, self.s_rhs, self.s_first = p, fams, s_group, s_rhs, s_first
+        self.p, self.fams, self.s_group, self.s_first = p, fams, s_group, s_first
         self.stats, self.lp_used = stats, lp_used
+        # lines whose amount is decided up front (the pre-cut); the rows the optimizer works
+        # with are what remains of each cap and scope beside them
+        self.held = np.zeros(p.n, dtype=bool)
+        self.s_rhs_full = s_rhs
+        self.s_rhs = s_rhs.copy()
+        self.fam_rhs = [fam.rhs.copy() for fam in fams]
+
+    def refresh(self, x: np.ndarray) -> None:
+        """Recompute what each row leaves for the free lines, given the held ones."""
+        hx = np.where(self.held, x, 0.0)
+        if not self.held.any():
+            self.s_rhs = self.s_rhs_full.copy()
+            self.fam_rhs = [fam.rhs.copy() for fam in self.fams]
+            return
+        taken = np.bincount(self.s_group, hx, minlength=self.s_rhs_full.shape[0])
+        self.s_rhs = np.maximum(self.s_rhs_full - taken, 0.0)
+        self.fam_rhs = [
+            np.where(np.isfinite(fam.rhs),
+                     np.maximum(fam.rhs - np.bincount(fam.group, hx, minlength=fam.rhs.shape[0]), 0.0), fam.rhs)
+            for fam in self.fams
+        ]
 
     # ---- which constraints lie inside one part -----------------------------------------
     def _internal(self, fam: _Family, part: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -234,6 +360,52 @@ class _Ctx:
                 merges.append(set(chunk.tolist()))
         return merges
 
+    def precut_violations(self, x: np.ndarray, part: np.ndarray, rest: np.ndarray, pre: _Precut,
+                          held: np.ndarray, s_rhs: np.ndarray) -> np.ndarray:
+        """The pre-cut people whose cut is not proven optimal; empty when all are.
+
+        A held person k is right where, in every part Q that holds a scope of k's: (a) every
+        scope of Q pays out all it holds (so moving k's money between scopes cannot raise
+        the payout), and (b) no line of Q deviates more than k's level mu_k, except lines
+        pinned by a cap of their own (a person or person-project row cut evenly to its cap,
+        which forces that deviation whatever else happens). Then leximin, working down from
+        the largest deviation, meets k's lines before anything k could trade with.
+        """
+        p = self.p
+        n_scopes = s_rhs.shape[0]
+        active_all = np.flatnonzero(~p.zeroed)
+        paid = np.bincount(self.s_group[active_all], x[active_all], minlength=n_scopes)
+        full = paid >= s_rhs * (1 - 1e-9) - 1e-7
+        scope_part = np.arange(n_scopes, dtype=np.int64)
+        scope_part[self.s_group[rest]] = part[rest]
+        # unique part labels -> dense
+        labels, scope_q = np.unique(scope_part, return_inverse=True)
+        n_q = labels.shape[0]
+        part_full = np.ones(n_q, dtype=bool)
+        np.logical_and.at(part_full, scope_q, full)
+        # largest unpinned deviation per part
+        ratio = x[rest] / p.ideal[rest]
+        pinned = np.zeros(rest.shape[0], dtype=bool)
+        for fam in self.fams:
+            if fam.kind == "budget":
+                continue
+            g = fam.group[rest]
+            ideal_sum = np.bincount(g, p.ideal[rest], minlength=fam.rhs.shape[0])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                even = np.where(ideal_sum > 0, fam.rhs / ideal_sum, np.inf)
+            off = np.zeros(fam.rhs.shape[0])
+            np.maximum.at(off, g, np.abs(ratio - even[g]))
+            pinned |= (even[g] < 1 - 1e-12) & (off[g] <= 1e-9)
+        worst = np.zeros(n_q)
+        dev = np.where(pinned, 0.0, np.abs(ratio - 1.0))
+        np.maximum.at(worst, scope_q[self.s_group[rest]], dev)
+        # per held person: the parts their scopes are in
+        hl = np.flatnonzero(held)
+        q_of = scope_q[self.s_group[hl]]
+        mu = pre.level[p.person[hl]]
+        bad = (~part_full[q_of]) | (worst[q_of] > mu + 1e-9)
+        return np.unique(p.person[hl[bad]])
+
     # ---- solving parts ------------------------------------------------------------------
     def solve_parts(self, x: np.ndarray, part: np.ndarray, dirty: set[int], active: np.ndarray) -> None:
         if not dirty:
@@ -261,15 +433,15 @@ class _Ctx:
         # each person's effective cap inside their part (internal constraints only)
         person_cap = np.full(lines.shape[0], np.inf)
         budget = np.inf
-        for fam in self.fams:
+        for fam, rhs in zip(self.fams, self.fam_rhs, strict=True):
             inside = self._internal(fam, part, active)
             g = fam.group[lines]
             ok = inside[g] == part[lines]
             if fam.kind == "budget":
                 if ok.any():
-                    budget = float(fam.rhs[0])
+                    budget = float(rhs[0])
                 continue
-            person_cap = np.where(ok, np.minimum(person_cap, fam.rhs[g]), person_cap)
+            person_cap = np.where(ok, np.minimum(person_cap, rhs[g]), person_cap)
         # parts whose ideal already fits and that hold no leaver money stay at the ideal
         s = self.s_group[lines]
         part_of = part[lines]
@@ -421,7 +593,7 @@ class _Ctx:
         members_out: list[np.ndarray] = []
         rhs_out: list[float] = []
         names_out: list[str] = []
-        for fam in self.fams:
+        for fam, fam_rhs in zip(self.fams, self.fam_rhs, strict=True):
             inside = self._internal(fam, part, active)
             keep = np.flatnonzero(np.isin(inside, lab) & np.isfinite(fam.rhs))
             if keep.shape[0] == 0:
@@ -434,7 +606,7 @@ class _Ctx:
             for chunk in np.split(members, cuts):
                 g = int(fam.group[chunk[0]])
                 members_out.append(chunk)
-                rhs_out.append(float(fam.rhs[g]))
+                rhs_out.append(float(fam_rhs[g]))
                 names_out.append(_name(p, fam, g))
         groups = self.s_group[lines]
         order = np.argsort(groups, kind="stable")
@@ -514,26 +686,50 @@ class _Ctx:
         model.a_matrix_.num_row_ = m
         h.passModel(model)
 
-        fixed_vals: dict[int, float] = {}
+        band_lo = np.zeros(n + K)
+        band_hi = np.full(n + K, inf)
+        held = np.zeros(n + K, dtype=bool)
+        pay_rows = np.arange(n_const, n_const + K, dtype=np.int32)
+        pay_floor: np.ndarray | None = None  # the payout rows' lower bounds, once phase 1 set them
 
         def run() -> tuple[np.ndarray, np.ndarray]:
+            ok = highspy.HighsModelStatus.kOptimal
             h.run()
             self.stats["lp_solves"] += 1
-            ok = highspy.HighsModelStatus.kOptimal
-            if h.getModelStatus() != ok:
-                # cold restart without presolve (see lp.OPTION_SETS)
-                h.clearSolver()
-                h.setOptionValue("presolve", "off")
-                h.run()
-            if h.getModelStatus() != ok and fixed_vals:
-                # lines fixed at values that solver tolerance left a hair infeasible together:
-                # give them a band of 1e-9 of their ideal and solve again
+            # at tolerances this tight HiGHS now and then calls a model infeasible that the
+            # last round's point satisfies (up to those tolerances). Retry cold (presolve on,
+            # off, then IPM); then hold the fixed lines to their bands widened by 1e-7 (and the
+            # payout rows by 1e-10); last, HiGHS's default tolerances.
+            ladder: list[tuple[str, dict[str, Any]]] = [
+                ("cold", {"presolve": "on"}), ("cold", {"presolve": "off"}),
+                ("cold", {"presolve": "off", "solver": "ipm"}),
+                ("widen", {"presolve": "on"}), ("widen", {"presolve": "off", "solver": "ipm"}),
+                ("loose", {"presolve": "on"}),
+            ]
+            for step, options in ladder:
+                if h.getModelStatus() == ok:
+                    break
+                if _DEBUG:
+                    print("status", h.modelStatusToString(h.getModelStatus()), "retry", step, options, file=sys.stderr)
                 self.stats["lp_retries"] = self.stats.get("lp_retries", 0) + 1
-                cols = np.array(sorted(fixed_vals), dtype=np.int32)
-                vals = np.array([fixed_vals[c] for c in cols.tolist()])
-                h.changeColsBounds(cols.shape[0], cols, np.maximum(vals - 1e-9, 0.0), vals + 1e-9)
+                if step == "widen":
+                    # held lines to their bands, a little wider, and the payout rows too
+                    cols = np.flatnonzero(held).astype(np.int32)
+                    band_lo[cols] = np.maximum(band_lo[cols] - 1e-7, 0.0)
+                    band_hi[cols] = band_hi[cols] + 1e-7
+                    h.changeColsBounds(cols.shape[0], cols, band_lo[cols], band_hi[cols])
+                    if pay_floor is not None:
+                        pay_floor[:] = pay_floor * (1 - 1e-10)
+                        h.changeRowsBounds(K, pay_rows, pay_floor, np.full(K, inf))
+                if step == "loose":  # HiGHS's default tolerances (1e-7) as the last resort
+                    h.setOptionValue("primal_feasibility_tolerance", 1e-7)
+                    h.setOptionValue("dual_feasibility_tolerance", 1e-7)
+                for key, value in options.items():
+                    h.setOptionValue(key, value)
                 h.clearSolver()
                 h.run()
+                for key, value in {**lpmod.OPTION_SETS[0], "solver": "simplex", "presolve": "on"}.items():
+                    h.setOptionValue(key, value)
             if h.getModelStatus() != ok:
                 raise lpmod.SolverError(f"HiGHS stopped with status {h.modelStatusToString(h.getModelStatus())}")
             sol = h.getSolution()
@@ -546,10 +742,10 @@ class _Ctx:
         y = np.clip(xv[:n], 0.0, None)
         payout = np.bincount(pp, a * y, minlength=K)
         # phase 2: leximin rounds
-        pay_rows = np.arange(n_const, n_const + K, dtype=np.int32)
         # keep the phase-1 payout (to HiGHS's 1e-10 on the scaled row): leaking even 1e-9 of a
         # large pool can move a cent in rounding
-        h.changeRowsBounds(K, pay_rows, payout * pay_scale * (1 - 1e-12), np.full(K, inf))
+        pay_floor = payout * pay_scale * (1 - 1e-12)
+        h.changeRowsBounds(K, pay_rows, pay_floor, np.full(K, inf))
         hi_rows = n_const + K + np.arange(n, dtype=np.int32)
         lo_rows = hi_rows + n
         h.changeRowsBounds(n, hi_rows, np.full(n, -inf), np.ones(n))
@@ -573,14 +769,22 @@ class _Ctx:
                 cand = np.flatnonzero(free & (pp == k))
                 hit[cand[np.argmax(d[cand])]] = True
             fix = np.flatnonzero(hit).astype(np.int32)
+            # a blocked line is held at its value. Its deviation is t_k in every optimum of
+            # the round (and on the same side: those optima form a convex set), so the band
+            # [1 - t_k, 1 + t_k] holds it just as well; that band always contains the last
+            # point, which makes it the fallback when tolerances leave held values a hair
+            # infeasible together (see run)
+            tk = t[pp[fix]] + 1e-9
+            band_lo[fix], band_hi[fix] = np.maximum(1.0 - tk, 0.0), 1.0 + tk
+            held[fix] = True
             h.changeColsBounds(fix.shape[0], fix, y[fix], y[fix])
-            fixed_vals.update(zip(fix.tolist(), y[fix].tolist(), strict=True))
             h.changeRowsBounds(fix.shape[0], hi_rows[fix], np.full(fix.shape[0], -inf), np.full(fix.shape[0], inf))
             h.changeRowsBounds(fix.shape[0], lo_rows[fix], np.full(fix.shape[0], -inf), np.full(fix.shape[0], inf))
             free[fix] = False
             if _DEBUG:
+                iters = h.getInfoValue("simplex_iteration_count")[1]
                 print(f"round {rounds}: fixed {fix.shape[0]}, free {int(free.sum())}, t max {t.max():.6f}, "
-                      f"iters {h.getInfo().simplex_iteration_count}", file=sys.stderr)
+                      f"iters {iters} time {h.getRunTime():.3f}", file=sys.stderr)
         self.stats["leximin_rounds"] = self.stats.get("leximin_rounds", 0) + rounds
         self.lp_used.append("HiGHS")
         x[lines] = a * y

@@ -223,3 +223,118 @@ def test_fast_and_pulp_give_the_same_x(seed: int) -> None:
     # (tolerances ~1e-9 of the amounts in a row) is relative to the money in play, so a
     # small line sharing a cap with a large one carries the large one's noise
     np.testing.assert_allclose(fast.x, ref.x, rtol=1e-6, atol=1e-6 * float(p.ideal.max()))
+
+
+# ---------------------------------------------------------------------------------------
+# wider instances: teams of 2-8 per project, several projects per person, some people over
+# their period cap from the start and others close to it. These reach the pre-cut (step 0
+# of incentive.caps: kept, or given back when a scope is too thin to absorb the cut) and LP
+# parts coupled through it, which the small instances above rarely do.
+
+N_WIDE = 48
+
+
+def make_wide(seed: int) -> CapProblem:
+    rng = np.random.default_rng(10_000 + seed)
+    n_people = int(rng.integers(4, 10))
+    n_projects = int(rng.integers(2, 5))
+    person: list[int] = []
+    project: list[int] = []
+    role: list[int] = []
+    for j in range(n_projects):
+        team = rng.choice(n_people, size=int(rng.integers(2, min(n_people, 7) + 1)), replace=False)
+        for i in team.tolist():
+            for r in sorted(rng.choice(3, size=int(rng.integers(1, 3)), replace=False).tolist()):
+                person.append(i)
+                project.append(j)
+                role.append(r)
+    per = np.array(person, dtype=np.int64)
+    n = per.shape[0]
+    ideal = np.round(np.exp(rng.uniform(np.log(5.0), np.log(5000.0), n)), 2)
+    zeroed = (rng.random(n_people) < 0.1)[per] if rng.random() < 0.4 else np.zeros(n, dtype=bool)
+    per_person = np.bincount(per, ideal, minlength=n_people)
+    period_cap = np.full(n_people, np.inf)
+    over = rng.random(n_people) < rng.uniform(0.1, 0.5)
+    period_cap[over] = np.round(per_person[over] * rng.uniform(0.3, 1.0, over.sum()), 2)
+    near = ~over & (rng.random(n_people) < 0.5)
+    period_cap[near] = np.round(per_person[near] * rng.uniform(1.0, 1.5, near.sum()), 2)
+    pair_cap = None
+    if rng.random() < 0.3:
+        sums = np.bincount(per * n_projects + np.array(project), ideal)
+        pair_cap = float(np.round(np.quantile(sums[sums > 0], 0.9) * rng.uniform(0.8, 1.2), 2))
+    return CapProblem(
+        ideal=ideal, person=per, project=np.array(project, dtype=np.int64), role=np.array(role, dtype=np.int64),
+        zeroed=zeroed, period_cap=period_cap, pair_cap=pair_cap, budget=None,
+        scope=str(rng.choice(["role", "project", "project"])),
+        person_ids=[f"p{i}" for i in range(n_people)],
+        project_ids=[f"J{j}" for j in range(n_projects)],
+        role_names=ROLE_NAMES,
+    )
+
+
+@pytest.mark.parametrize("seed", range(N_WIDE))
+def test_wide_instances_match_independent_leximin_and_pulp(seed: int) -> None:
+    p = make_wide(seed)
+    fast = solve_caps(p, method="fast")
+    check_feasible(p, fast.x)
+    payout, ref_dev = reference(p)
+    assert float(fast.x.sum()) == pytest.approx(payout, rel=1e-6, abs=1e-6), "not the largest payout"
+    dev = engine_deviation(p, fast.x)
+    np.testing.assert_allclose(np.sort(dev)[::-1], np.sort(ref_dev)[::-1], rtol=1e-5, atol=1e-5,
+                               err_msg="sorted deviation vector (leximin) differs")
+    ref = solve_caps(p, method="pulp")
+    np.testing.assert_allclose(fast.x, ref.x, rtol=1e-6, atol=1e-6 * float(p.ideal.max()))
+
+
+def test_wide_instances_reach_every_step() -> None:
+    """The family above is only worth its time if it drives the fast path through the
+    pre-cut (kept and given back) and coupled LP parts."""
+    seen: dict[str, int] = {}
+    for seed in range(N_WIDE):
+        stats = solve_caps(make_wide(seed), method="fast").stats
+        for key in ("precut_persons", "precut_released", "lp_parts"):
+            seen[key] = seen.get(key, 0) + int(bool(stats.get(key)))
+    assert all(count >= 2 for count in seen.values()), seen
+
+
+def test_precut_is_kept_where_scopes_absorb_the_cut() -> None:
+    """A person over their period cap in two large projects: cut evenly to the cap (the
+    pre-cut is proven optimal and nothing reaches an LP), and each project passes what it
+    cut on to its other members in proportion to their ideals.
+
+    p0: 600 in J0 + 400 in J1 = 1000, cap 800 -> ratio 0.8: 480 and 320. J0 releases 120
+    over p1..p3's 3000 (x 1.04), J1 releases 80 over p4..p5's 4000 (x 1.02). Each raised
+    line deviates 4% or 2%, under p0's 20%, so no trade with p0 could help."""
+    ideal = np.array([600.0, 1000.0, 1000.0, 1000.0, 400.0, 2000.0, 2000.0])
+    person = np.array([0, 1, 2, 3, 0, 4, 5])
+    project = np.array([0, 0, 0, 0, 1, 1, 1])
+    period_cap = np.array([800.0, 5000.0, 5000.0, 5000.0, 5000.0, 5000.0])
+    p = CapProblem(ideal=ideal, person=person, project=project, role=np.zeros(7, dtype=np.int64),
+                   zeroed=np.zeros(7, dtype=bool), period_cap=period_cap, pair_cap=None, budget=None,
+                   scope="project", person_ids=[f"p{i}" for i in range(6)], project_ids=["J0", "J1"],
+                   role_names=ROLE_NAMES)
+    sol = solve_caps(p, method="fast")
+    np.testing.assert_allclose(sol.x, [480.0, 1040.0, 1040.0, 1040.0, 320.0, 2040.0, 2040.0], rtol=1e-12)
+    assert sol.stats["precut_persons"] == 1 and sol.stats["lp_parts"] == 0 and sol.solver == "closed-form"
+    np.testing.assert_allclose(solve_caps(p, method="pulp").x, sol.x, rtol=1e-9)
+
+
+def test_precut_is_given_back_where_a_scope_cannot_absorb_evenly() -> None:
+    """The same person, but J1's only other member is tiny: cutting p0 by 20% there would
+    raise that member by 80/10 = 800%. Leximin moves p0's cut towards J0 instead, so the
+    pre-cut must be given back (and the answer is the reference's, not the even cut)."""
+    ideal = np.array([600.0, 1000.0, 1000.0, 1000.0, 400.0, 10.0])
+    person = np.array([0, 1, 2, 3, 0, 4])
+    project = np.array([0, 0, 0, 0, 1, 1])
+    period_cap = np.array([800.0, 5000.0, 5000.0, 5000.0, 5000.0])
+    p = CapProblem(ideal=ideal, person=person, project=project, role=np.zeros(6, dtype=np.int64),
+                   zeroed=np.zeros(6, dtype=bool), period_cap=period_cap, pair_cap=None, budget=None,
+                   scope="project", person_ids=[f"p{i}" for i in range(5)], project_ids=["J0", "J1"],
+                   role_names=ROLE_NAMES)
+    sol = solve_caps(p, method="fast")
+    assert sol.stats.get("precut_released") == 1 and sol.stats["precut_persons"] == 0
+    assert sol.x[4] > 320.0 + 1.0, "p0 must keep more than the even cut in J1"
+    payout, ref_dev = reference(p)
+    assert float(sol.x.sum()) == pytest.approx(payout, rel=1e-9)
+    np.testing.assert_allclose(np.sort(engine_deviation(p, sol.x))[::-1], np.sort(ref_dev)[::-1], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(solve_caps(p, method="pulp").x, sol.x, rtol=1e-6, atol=1e-6)

@@ -151,3 +151,23 @@ def test_cli_output_allocates(tmp_path):
 def test_cli_refuses_impossible_sizes(tmp_path, capsys):
     assert main(["synth", "--people", "2", "--projects", "5", "--out", str(tmp_path)]) == 2
     assert "at least 3 people" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_size_s_fast_path_and_plain_pulp_give_the_same_amounts():
+    """Issue 4: at size S (1k people, 500 projects, ~50k records, caps binding for 5-10% of
+    people and coupling projects) the fast path and the plain PuLP formulation agree to the
+    cent on every line. PuLP's side takes about a minute: it is the point of the fast path."""
+    data, text = synth_company(people=1000, projects=500, records_per_project=100, seed=1)
+    rules = parse_ruleset_text(text)
+    inp = read_input(data, rules)
+    fast = allocate(inp, rules, method="fast")
+    ref = allocate(inp, rules, method="pulp")
+    assert fast.caps.stats["lp_parts"] > 0, "the caps must couple projects here"
+
+    def amounts(doc):
+        return {(ln["person_id"], ln["project_id"], ln["role"]): ln["amount"] for ln in doc["lines"]}
+
+    got, want = amounts(fast.document()), amounts(ref.document())
+    assert len(got) > 2000
+    assert got == want, {k: (got[k], want.get(k)) for k in got if got[k] != want.get(k)}
