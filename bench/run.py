@@ -26,6 +26,9 @@ while CPU times move much less: compare the CPU ratio too.
 
 `--no-period-caps` drops the person period caps from the generated rule set (the caps
 then couple no projects), to measure everything else while the cap optimizer is slow.
+`--time-limit S` (default 900) stops any one measured run after S seconds; that size is then
+reported as not finished (with what was running) instead of the benchmark hanging: with
+the synthetic period caps, M's caps stage does not finish (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -64,9 +67,10 @@ TARGETS = {  # issue 4
 # measuring a subprocess
 
 
-def run_measured(cmd: list[str], cwd: Path | None = None) -> dict[str, Any]:
+def run_measured(cmd: list[str], cwd: Path | None = None, time_limit: float | None = None) -> dict[str, Any]:
     """Run a command; its wall time, CPU time (user + sys) and peak RSS (of it and anything
-    it waited for), its exit code and output."""
+    it waited for), its exit code and output. Past `time_limit` seconds it is killed and the
+    result says `timed_out`."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # read output on the side so a chatty child cannot block on a full pipe
@@ -80,8 +84,19 @@ def run_measured(cmd: list[str], cwd: Path | None = None) -> dict[str, Any]:
     threads = [threading.Thread(target=drain, args=(k, s)) for k, s in (("out", proc.stdout), ("err", proc.stderr))]
     for t in threads:
         t.start()
+    killed = threading.Event()
+
+    def kill() -> None:
+        killed.set()
+        proc.kill()
+
+    timer = threading.Timer(time_limit, kill) if time_limit else None
+    if timer:
+        timer.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    if timer:
+        timer.cancel()
     for t in threads:
         t.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -90,6 +105,7 @@ def run_measured(cmd: list[str], cwd: Path | None = None) -> dict[str, Any]:
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": _maxrss_mb(usage.ru_maxrss),
         "returncode": proc.returncode,
+        "timed_out": killed.is_set(),
         "stdout": out.get("out", b"").decode(errors="replace"),
         "stderr": out.get("err", b"").decode(errors="replace"),
     }
@@ -249,10 +265,37 @@ def generate(size: str, work: Path, no_period_caps: bool) -> tuple[Path, Path, d
     return inp, rules, info
 
 
-def measure(size: str, work: Path, repeat: int, no_period_caps: bool) -> dict[str, Any]:
+class _TimedOut(Exception):
+    pass
+
+
+def measure(size: str, work: Path, repeat: int, no_period_caps: bool, time_limit: float | None = None
+            ) -> dict[str, Any]:
     inp, rules, info = generate(size, work, no_period_caps)
     me = [sys.executable, str(Path(__file__).resolve())]
     best: dict[str, Any] = {}
+    try:
+        return _measure(size, work, repeat, inp, rules, info, me, best, time_limit)
+    except _TimedOut as exc:
+        people, projects, rpp, seed = SIZES[size]
+        what = str(exc)
+        report: dict[str, Any] = {
+            "size": size, "people": people, "projects": projects, "records_per_project": rpp, "seed": seed,
+            "input": info, "did_not_finish": {"what": what, "time_limit_s": time_limit},
+            "floor": best.get("floor"),
+        }
+        report["targets"] = [{"target": f"{size} finishes ({what})", "value": time_limit, "met": False}]
+        return report
+
+
+def _measure(size: str, work: Path, repeat: int, inp: Path, rules: Path, info: dict[str, Any], me: list[str],
+             best: dict[str, Any], time_limit: float | None) -> dict[str, Any]:
+    def timed(cmd: list[str], what: str) -> dict[str, Any]:
+        result = run_measured(cmd, time_limit=time_limit)
+        if result["timed_out"]:
+            raise _TimedOut(what)
+        result.pop("timed_out")
+        return _check(result, what)
 
     def keep_best(key: str, result: dict[str, Any]) -> None:
         if key not in best or result["wall_s"] < best[key]["wall_s"]:
@@ -260,15 +303,15 @@ def measure(size: str, work: Path, repeat: int, no_period_caps: bool) -> dict[st
 
     out = work / size / "result.json"
     for _ in range(repeat):
-        floor = _check(run_measured([*me, "--_floor", str(inp)]), f"floor ({size})")
+        floor = timed([*me, "--_floor", str(inp)], f"floor ({size})")
         floor.update(json.loads(floor.pop("stdout")))
         keep_best("floor", floor)
-        e2e = _check(run_measured([sys.executable, "-m", "incentive.cli", "allocate", str(inp), "--rules", str(rules),
-                                   "--out", str(out), "--quiet"]), f"incentive allocate ({size})")
+        e2e = timed([sys.executable, "-m", "incentive.cli", "allocate", str(inp), "--rules", str(rules),
+                     "--out", str(out), "--quiet"], f"incentive allocate ({size})")
         e2e.pop("stdout")
         keep_best("e2e", e2e)
-        st = _check(run_measured([*me, "--_stages", str(inp), str(rules), str(work / size / "result-stages.json")]),
-                    f"stages ({size})")
+        st = timed([*me, "--_stages", str(inp), str(rules), str(work / size / "result-stages.json")],
+                   f"stages ({size})")
         st.update(json.loads(st.pop("stdout")))
         keep_best("stages", st)
     for r in best.values():
@@ -358,6 +401,15 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
     ]
     for r in results:
+        if "did_not_finish" in r:
+            dnf = r["did_not_finish"]
+            lines += [f"### {r['size']}: {r['people']:,} people, {r['projects']:,} projects "
+                      f"({r['input']['input_mb']:.0f} MB): **did not finish** -- {dnf['what']} stopped after "
+                      f"{dnf['time_limit_s']:g} s (--time-limit)", ""]
+            for t in r["targets"]:
+                lines.append(f"- target {t['target']}: MISSED")
+            lines.append("")
+            continue
         lines += [
             f"### {r['size']}: {r['people']:,} people, {r['projects']:,} projects, {r['records']:,} records "
             f"({r['input']['input_mb']:.0f} MB), {r['lines']:,} lines, solver {r['solver']}",
@@ -390,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=str(ROOT / "bench" / "data"), help="where generated inputs are kept")
     ap.add_argument("--json", default=str(RESULTS), help="where to write the JSON results")
     ap.add_argument("--no-period-caps", action="store_true", help="drop person period caps from the rule set")
+    ap.add_argument("--time-limit", type=float, default=900.0,
+                    help="seconds any one measured run may take before it is stopped and the size reported as "
+                         "not finished (default 900; 0 for none)")
     ap.add_argument("--_stages", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--_floor", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -415,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for size in sizes:
         print(f"[bench] {size} ...", file=sys.stderr, flush=True)
-        results.append(measure(size, Path(args.work), max(args.repeat, 1), args.no_period_caps))
+        results.append(measure(size, Path(args.work), max(args.repeat, 1), args.no_period_caps,
+                               args.time_limit or None))
     print(markdown(results, meta))
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
