@@ -198,19 +198,30 @@ def check_feasible(p: CapProblem, x: np.ndarray) -> None:
         assert (slack <= tol).all(), slack
 
 
-@pytest.mark.parametrize("seed", range(N_INSTANCES))
-def test_optimizer_matches_independent_leximin(seed: int) -> None:
-    p = make_instance(seed)
-    fast = solve_caps(p, method="fast")
-    check_feasible(p, fast.x)
+def assert_matches_reference(p: CapProblem, x: np.ndarray) -> None:
+    """x is feasible, pays out the most, and has the reference's sorted deviation vector."""
+    check_feasible(p, x)
     payout, ref_dev = reference(p)
-    got_payout = float(fast.x.sum())
+    got_payout = float(x.sum())
     assert got_payout == pytest.approx(payout, rel=1e-6, abs=1e-6), "not the largest payout the caps allow"
-    dev = engine_deviation(p, fast.x)
+    dev = engine_deviation(p, x)
     if dev.shape[0]:
         assert dev.max() == pytest.approx(ref_dev.max(), rel=1e-6, abs=1e-6), "largest deviation"
     np.testing.assert_allclose(np.sort(dev)[::-1], np.sort(ref_dev)[::-1], rtol=1e-5, atol=1e-5,
                                err_msg="sorted deviation vector (leximin) differs")
+
+
+def assert_same_x(p: CapProblem, fast: np.ndarray, ref: np.ndarray) -> None:
+    # to 1e-6 relative, and 1e-6 of the instance's largest ideal in absolute terms: LP noise
+    # (tolerances ~1e-9 of the amounts in a row) is relative to the money in play, so a
+    # small line sharing a cap with a large one carries the large one's noise
+    np.testing.assert_allclose(fast, ref, rtol=1e-6, atol=1e-6 * float(p.ideal.max()))
+
+
+@pytest.mark.parametrize("seed", range(N_INSTANCES))
+def test_optimizer_matches_independent_leximin(seed: int) -> None:
+    p = make_instance(seed)
+    assert_matches_reference(p, solve_caps(p, method="fast").x)
 
 
 @pytest.mark.parametrize("seed", range(N_INSTANCES))
@@ -219,10 +230,7 @@ def test_fast_and_pulp_give_the_same_x(seed: int) -> None:
     fast = solve_caps(p, method="fast")
     ref = solve_caps(p, method="pulp")
     check_feasible(p, ref.x)
-    # to 1e-6 relative, and 1e-6 of the instance's largest ideal in absolute terms: LP noise
-    # (tolerances ~1e-9 of the amounts in a row) is relative to the money in play, so a
-    # small line sharing a cap with a large one carries the large one's noise
-    np.testing.assert_allclose(fast.x, ref.x, rtol=1e-6, atol=1e-6 * float(p.ideal.max()))
+    assert_same_x(p, fast.x, ref.x)
 
 
 # ---------------------------------------------------------------------------------------
@@ -276,14 +284,10 @@ def make_wide(seed: int) -> CapProblem:
 def test_wide_instances_match_independent_leximin_and_pulp(seed: int) -> None:
     p = make_wide(seed)
     fast = solve_caps(p, method="fast")
-    check_feasible(p, fast.x)
-    payout, ref_dev = reference(p)
-    assert float(fast.x.sum()) == pytest.approx(payout, rel=1e-6, abs=1e-6), "not the largest payout"
-    dev = engine_deviation(p, fast.x)
-    np.testing.assert_allclose(np.sort(dev)[::-1], np.sort(ref_dev)[::-1], rtol=1e-5, atol=1e-5,
-                               err_msg="sorted deviation vector (leximin) differs")
+    assert_matches_reference(p, fast.x)
     ref = solve_caps(p, method="pulp")
-    np.testing.assert_allclose(fast.x, ref.x, rtol=1e-6, atol=1e-6 * float(p.ideal.max()))
+    check_feasible(p, ref.x)
+    assert_same_x(p, fast.x, ref.x)
 
 
 def test_wide_instances_reach_every_step() -> None:
