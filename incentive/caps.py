@@ -190,7 +190,7 @@ def _solve_fast(ctx: _Ctx, x: np.ndarray, active: np.ndarray) -> None:
             dirty = _merge(part, merges, rest)
         if pre is None:
             break
-        release = ctx.precut_violations(x, part, rest, pre, held, ctx.s_rhs_full)
+        release = ctx.precut_violations(x, part, rest, pre)
         if release.shape[0] == 0:
             if early:
                 # nobody fails on the scopes alone: now enforce what spans them, and check again
@@ -205,9 +205,7 @@ def _solve_fast(ctx: _Ctx, x: np.ndarray, active: np.ndarray) -> None:
         # give these people back to the optimizer: their lines join the parts of their scopes
         stats["precut_released"] = stats.get("precut_released", 0) + release.shape[0]
         lines = np.flatnonzero(held & np.isin(p.person, release))
-        scope_part = np.arange(ctx.s_rhs_full.shape[0], dtype=np.int64)
-        scope_part[s_group[rest]] = part[rest]
-        part[lines] = scope_part[s_group[lines]]
+        part[lines] = ctx.scope_parts(part, rest)[s_group[lines]]
         held[lines] = False
         x[lines] = p.ideal[lines]
         ctx.refresh(x)
@@ -222,7 +220,6 @@ class _Precut:
 
     lines: np.ndarray  # their active lines
     x: np.ndarray  # the amounts of those lines
-    held: np.ndarray  # bool per line: held at its pre-cut amount
     level: np.ndarray  # per person: the relative cut mu of their unpinned lines; nan if not cut
 
 
@@ -264,9 +261,7 @@ def _precut(p: CapProblem, fams: list[_Family], active: np.ndarray, s_rhs: np.nd
         level[i] = 1.0 - w
     sel = over[per]
     lines = active[sel]
-    held = np.zeros(p.n, dtype=bool)
-    held[lines] = True
-    return _Precut(lines, p.ideal[lines] * ratio[pair_of[sel]], held, level)
+    return _Precut(lines, p.ideal[lines] * ratio[pair_of[sel]], level)
 
 
 def _merge(part: np.ndarray, merges: list[set[int]], active: np.ndarray) -> set[int]:
@@ -318,10 +313,6 @@ class _Ctx:
     def refresh(self, x: np.ndarray) -> None:
         """Recompute what each row leaves for the free lines, given the held ones."""
         hx = np.where(self.held, x, 0.0)
-        if not self.held.any():
-            self.s_rhs = self.s_rhs_full.copy()
-            self.fam_rhs = [fam.rhs.copy() for fam in self.fams]
-            return
         taken = np.bincount(self.s_group, hx, minlength=self.s_rhs_full.shape[0])
         self.s_rhs = np.maximum(self.s_rhs_full - taken, 0.0)
         self.fam_rhs = [
@@ -360,8 +351,13 @@ class _Ctx:
                 merges.append(set(chunk.tolist()))
         return merges
 
-    def precut_violations(self, x: np.ndarray, part: np.ndarray, rest: np.ndarray, pre: _Precut,
-                          held: np.ndarray, s_rhs: np.ndarray) -> np.ndarray:
+    def scope_parts(self, part: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        """Per scope: the part its free lines are in (a scope with none keeps its own id)."""
+        scope_part = np.arange(self.s_rhs_full.shape[0], dtype=np.int64)
+        scope_part[self.s_group[rest]] = part[rest]
+        return scope_part
+
+    def precut_violations(self, x: np.ndarray, part: np.ndarray, rest: np.ndarray, pre: _Precut) -> np.ndarray:
         """The pre-cut people whose cut is not proven optimal; empty when all are.
 
         A held person k is right where, in every part Q that holds a scope of k's: (a) every
@@ -371,15 +367,12 @@ class _Ctx:
         which forces that deviation whatever else happens). Then leximin, working down from
         the largest deviation, meets k's lines before anything k could trade with.
         """
-        p = self.p
-        n_scopes = s_rhs.shape[0]
+        p, s_rhs = self.p, self.s_rhs_full
         active_all = np.flatnonzero(~p.zeroed)
-        paid = np.bincount(self.s_group[active_all], x[active_all], minlength=n_scopes)
+        paid = np.bincount(self.s_group[active_all], x[active_all], minlength=s_rhs.shape[0])
         full = paid >= s_rhs * (1 - 1e-9) - 1e-7
-        scope_part = np.arange(n_scopes, dtype=np.int64)
-        scope_part[self.s_group[rest]] = part[rest]
-        # unique part labels -> dense
-        labels, scope_q = np.unique(scope_part, return_inverse=True)
+        # part of each scope, as dense ids
+        labels, scope_q = np.unique(self.scope_parts(part, rest), return_inverse=True)
         n_q = labels.shape[0]
         part_full = np.ones(n_q, dtype=bool)
         np.logical_and.at(part_full, scope_q, full)
@@ -400,7 +393,7 @@ class _Ctx:
         dev = np.where(pinned, 0.0, np.abs(ratio - 1.0))
         np.maximum.at(worst, scope_q[self.s_group[rest]], dev)
         # per held person: the parts their scopes are in
-        hl = np.flatnonzero(held)
+        hl = np.flatnonzero(self.held)
         q_of = scope_q[self.s_group[hl]]
         mu = pre.level[p.person[hl]]
         bad = (~part_full[q_of]) | (worst[q_of] > mu + 1e-9)
