@@ -12,6 +12,12 @@ scope in proportion to their ideals, and nobody deviates further than some cap f
 
 How it is solved, fast and exactly:
 
+L. Levels (incentive.levels, method "fast"). Without a binding budget the optimum is a set
+   of levels: an uplift level per scope, a cut level per person whose period cap binds,
+   and each line raised with its scope or cut with its person, whichever level is higher.
+   They are found directly, top down, and the answer is checked against that shape, which
+   proves it optimal. Where the check fails (or the budget binds, or a person-project cap
+   spans scopes), steps 0-3 solve the problem (method "decompose" goes there directly).
 0. Pre-cut. A person whose ideal, after their person-project caps, exceeds their period
    cap is cut up front by their own leximin: every project gets the same ratio of its
    ideal unless its person-project cap stops it lower, summing to the cap (level mu = the
@@ -50,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from . import lp as lpmod
+from .levels import solve_levels
 
 TOL = 1e-9
 _DEBUG = bool(os.environ.get("INCENTIVE_DEBUG_CAPS"))
@@ -144,7 +151,8 @@ def _name(p: CapProblem, fam: _Family, g: int) -> str:
 
 
 def solve_caps(p: CapProblem, method: str = "fast") -> CapSolution:
-    """Final amounts per line. `method`: "fast" (decomposed, closed form, HiGHS arrays) or "pulp"."""
+    """Final amounts per line. `method`: "fast" (levels, else steps 0-3), "decompose" (steps
+    0-3 only: decomposed, closed form, HiGHS arrays) or "pulp" (the reference)."""
     x = np.where(p.zeroed, 0.0, p.ideal).astype(np.float64)
     fams = _families(p)
     scope = p.scope_group()
@@ -159,11 +167,36 @@ def solve_caps(p: CapProblem, method: str = "fast") -> CapSolution:
     if method == "pulp":
         part = np.zeros(p.n, dtype=np.int64)
         ctx.solve_lp_parts(x, part, [0], active, backend="pulp")
-    else:
+    elif method == "fast" and (by_levels := _solve_by_levels(p, s_group, s_rhs, active, stats)) is not None:
+        x = by_levels
+        lp_used.extend(["levels", "HiGHS"] if stats.get("level_cycles") else ["levels"])
+    elif method in ("fast", "decompose"):
         _solve_fast(ctx, x, active)
+    else:
+        raise ValueError(f"unknown cap method {method!r}")
     binding = _binding(p, fams, x, s_group, s_rhs)
     solver = "closed-form" if not lp_used else ("+".join(sorted(set(lp_used))))
     return CapSolution(x, binding, solver, "Optimal", stats)
+
+
+def _solve_by_levels(p: CapProblem, s_group: np.ndarray, s_rhs: np.ndarray, active: np.ndarray,
+                     stats: dict[str, int]) -> np.ndarray | None:
+    """Step L of the module docstring: the optimum by levels (incentive.levels), or None
+    where that does not apply or its answer does not pass the optimum's check."""
+    if active.shape[0] == 0 or (p.ideal[active] <= 0).any():
+        return None
+    key = p.person.astype(np.int64) * max(len(p.project_ids), 1) + p.project
+    _, pair, _ = _dense(key)
+    found = solve_levels(p.ideal, p.person, s_group, active, s_rhs, p.period_cap, p.pair_cap, pair)
+    stats.update(found.stats)
+    if found.x is not None and (p.budget is None or found.x.sum() <= p.budget * (1 + 1e-12)):
+        # without the budget binding, the optimum without it is the optimum with it
+        stats["levels"] = 1
+        return found.x
+    stats["levels_fallback"] = 1
+    if _DEBUG:
+        print("levels: fall back to the LP path:", found.reason or "the budget binds", file=sys.stderr)
+    return None
 
 
 def _solve_fast(ctx: _Ctx, x: np.ndarray, active: np.ndarray) -> None:

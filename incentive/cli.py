@@ -248,8 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--rules", required=True, help="rule-set TOML file, or the id of one under rules/")
     a.add_argument("--out", required=True, help="where to write the result document (JSON)")
     a.add_argument("--payroll-csv", help="also write the payroll file (CSV) here")
-    a.add_argument("--method", choices=("fast", "pulp"), default="fast",
-                   help="cap optimizer: decomposed fast path (default) or one plain PuLP model")
+    a.add_argument("--method", choices=("fast", "decompose", "pulp"), default="fast",
+                   help="cap optimizer: levels, else the decomposed LP path (default); the decomposed "
+                        "path alone; or one plain PuLP model")
     a.add_argument("--json", action="store_true", help="print a machine-readable summary")
     a.add_argument("--quiet", action="store_true", help="print nothing on success")
     a.set_defaults(func=cmd_allocate)

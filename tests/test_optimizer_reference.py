@@ -218,19 +218,25 @@ def assert_same_x(p: CapProblem, fast: np.ndarray, ref: np.ndarray) -> None:
     np.testing.assert_allclose(fast, ref, rtol=1e-6, atol=1e-6 * float(p.ideal.max()))
 
 
+# "fast" solves by levels where it can (and falls back to steps 0-3); "decompose" always
+# takes steps 0-3, which stay the fallback and must stay right on their own
+METHODS = ("fast", "decompose")
+
+
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("seed", range(N_INSTANCES))
-def test_optimizer_matches_independent_leximin(seed: int) -> None:
+def test_optimizer_matches_independent_leximin(seed: int, method: str) -> None:
     p = make_instance(seed)
-    assert_matches_reference(p, solve_caps(p, method="fast").x)
+    assert_matches_reference(p, solve_caps(p, method=method).x)
 
 
 @pytest.mark.parametrize("seed", range(N_INSTANCES))
 def test_fast_and_pulp_give_the_same_x(seed: int) -> None:
     p = make_instance(seed)
-    fast = solve_caps(p, method="fast")
     ref = solve_caps(p, method="pulp")
     check_feasible(p, ref.x)
-    assert_same_x(p, fast.x, ref.x)
+    for method in METHODS:
+        assert_same_x(p, solve_caps(p, method=method).x, ref.x)
 
 
 # ---------------------------------------------------------------------------------------
@@ -283,11 +289,12 @@ def make_wide(seed: int) -> CapProblem:
 @pytest.mark.parametrize("seed", range(N_WIDE))
 def test_wide_instances_match_independent_leximin_and_pulp(seed: int) -> None:
     p = make_wide(seed)
-    fast = solve_caps(p, method="fast")
-    assert_matches_reference(p, fast.x)
     ref = solve_caps(p, method="pulp")
     check_feasible(p, ref.x)
-    assert_same_x(p, fast.x, ref.x)
+    for method in METHODS:
+        got = solve_caps(p, method=method)
+        assert_matches_reference(p, got.x)
+        assert_same_x(p, got.x, ref.x)
 
 
 def test_wide_instances_reach_every_step() -> None:
@@ -295,7 +302,7 @@ def test_wide_instances_reach_every_step() -> None:
     pre-cut (kept and given back) and coupled LP parts."""
     seen: dict[str, int] = {}
     for seed in range(N_WIDE):
-        stats = solve_caps(make_wide(seed), method="fast").stats
+        stats = solve_caps(make_wide(seed), method="decompose").stats
         for key in ("precut_persons", "precut_released", "lp_parts"):
             seen[key] = seen.get(key, 0) + int(bool(stats.get(key)))
     assert all(count >= 2 for count in seen.values()), seen
@@ -317,7 +324,7 @@ def test_precut_is_kept_where_scopes_absorb_the_cut() -> None:
                    zeroed=np.zeros(7, dtype=bool), period_cap=period_cap, pair_cap=None, budget=None,
                    scope="project", person_ids=[f"p{i}" for i in range(6)], project_ids=["J0", "J1"],
                    role_names=ROLE_NAMES)
-    sol = solve_caps(p, method="fast")
+    sol = solve_caps(p, method="decompose")
     np.testing.assert_allclose(sol.x, [480.0, 1040.0, 1040.0, 1040.0, 320.0, 2040.0, 2040.0], rtol=1e-12)
     assert sol.stats["precut_persons"] == 1 and sol.stats["lp_parts"] == 0 and sol.solver == "closed-form"
     np.testing.assert_allclose(solve_caps(p, method="pulp").x, sol.x, rtol=1e-9)
@@ -335,7 +342,7 @@ def test_precut_is_given_back_where_a_scope_cannot_absorb_evenly() -> None:
                    zeroed=np.zeros(6, dtype=bool), period_cap=period_cap, pair_cap=None, budget=None,
                    scope="project", person_ids=[f"p{i}" for i in range(5)], project_ids=["J0", "J1"],
                    role_names=ROLE_NAMES)
-    sol = solve_caps(p, method="fast")
+    sol = solve_caps(p, method="decompose")
     assert sol.stats.get("precut_released") == 1 and sol.stats["precut_persons"] == 0
     assert sol.x[4] > 320.0 + 1.0, "p0 must keep more than the even cut in J1"
     payout, ref_dev = reference(p)
