@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from . import lp as lpmod
-from .levels import solve_levels
+from .levels import LevelResult, solve_levels
 
 TOL = 1e-9
 _DEBUG = bool(os.environ.get("INCENTIVE_DEBUG_CAPS"))
@@ -167,8 +167,8 @@ def solve_caps(p: CapProblem, method: str = "fast") -> CapSolution:
     if method == "pulp":
         part = np.zeros(p.n, dtype=np.int64)
         ctx.solve_lp_parts(x, part, [0], active, backend="pulp")
-    elif method == "fast" and (by_levels := _solve_by_levels(p, s_group, s_rhs, active, stats)) is not None:
-        x = by_levels
+    elif method == "fast" and (leveled := _solve_by_levels(p, stats)) is not None:
+        x = leveled
         lp_used.extend(["levels", "HiGHS"] if stats.get("level_cycles") else ["levels"])
     elif method in ("fast", "decompose"):
         _solve_fast(ctx, x, active)
@@ -179,18 +179,24 @@ def solve_caps(p: CapProblem, method: str = "fast") -> CapSolution:
     return CapSolution(x, binding, solver, "Optimal", stats)
 
 
-def _solve_by_levels(p: CapProblem, s_group: np.ndarray, s_rhs: np.ndarray, active: np.ndarray,
-                     stats: dict[str, int]) -> np.ndarray | None:
-    """Step L of the module docstring: the optimum by levels (incentive.levels), or None
-    where that does not apply or its answer does not pass the optimum's check."""
+def by_levels(p: CapProblem) -> LevelResult:
+    """Step L of the module docstring: the optimum by levels (incentive.levels), without
+    the budget; no amounts where that does not apply or the answer fails its check."""
+    active = np.flatnonzero(~p.zeroed)
     if active.shape[0] == 0 or (p.ideal[active] <= 0).any():
-        return None
-    key = p.person.astype(np.int64) * max(len(p.project_ids), 1) + p.project
-    _, pair, _ = _dense(key)
-    found = solve_levels(p.ideal, p.person, s_group, active, s_rhs, p.period_cap, p.pair_cap, pair)
+        return LevelResult(None, "no line to place, or a line without an ideal")
+    s_uniq, s_group, _ = _dense(p.scope_group())
+    s_rhs = np.bincount(s_group, p.ideal, minlength=s_uniq.shape[0])  # leavers' ideal included
+    _, pair, _ = _dense(p.person.astype(np.int64) * max(len(p.project_ids), 1) + p.project)
+    return solve_levels(p.ideal, p.person, s_group, active, s_rhs, p.period_cap, p.pair_cap, pair)
+
+
+def _solve_by_levels(p: CapProblem, stats: dict[str, int]) -> np.ndarray | None:
+    """The amounts by levels where they are the optimum with the budget too (it does not
+    bind: the optimum without it is then the optimum with it), else None."""
+    found = by_levels(p)
     stats.update(found.stats)
     if found.x is not None and (p.budget is None or found.x.sum() <= p.budget * (1 + 1e-12)):
-        # without the budget binding, the optimum without it is the optimum with it
         stats["levels"] = 1
         return found.x
     stats["levels_fallback"] = 1

@@ -36,7 +36,8 @@ conservation, leaf by leaf; a tie line outside [a (1 - L), a (1 + L)] splits the
 
 Two groups can also tie although neither would rise alone; the heap then settles one of
 them too early, and the check below finds a line neither raised nor cut as its levels say.
-The next pass starts with that scope and person tied (at most MAX_PASSES passes).
+The next pass starts with that scope and person tied (at most MAX_PASSES passes). Groups at
+level +inf are settled as one (their scopes trade what they keep through the payout).
 
 Every answer is checked against the shape (caps, payout, the rule on every line, ties in a
 forest, scopes that keep money placed together), and only a passing answer is returned.
@@ -55,13 +56,13 @@ import numpy as np
 from . import lp as lpmod
 
 INF = math.inf
-MAX_PASSES = 20
+MAX_PASSES = 8
 REL_TOL = 1e-9  # money: relative to the amounts in a balance; levels: absolute
 
 
 @dataclass
 class LevelResult:
-    """Amounts per line, the level of each scope and person, and why it failed if it did."""
+    """Amounts per line (None if no proven answer), why not, and what the search did."""
 
     x: np.ndarray | None
     reason: str = ""
@@ -159,9 +160,9 @@ class _Levels:
         self.last_split: list[int] = []
         self.split_before: set[frozenset[int]] = set()
         self.cyclic: dict[int, int] = {}  # node -> group, for groups whose tie lines form cycles
-        for s_node, p_node in sorted(tied):  # ties learnt by an earlier pass
-            if self.group_of[s_node] != self.group_of[p_node]:
-                self.union(self.group_of[s_node], self.group_of[p_node])
+        for one, two in sorted(tied):  # ties learnt by an earlier pass
+            if self.group_of[one] != self.group_of[two]:
+                self.union(self.group_of[one], self.group_of[two])
 
     def find(self, v: int) -> int:
         return self.group_of[v]
@@ -240,6 +241,13 @@ class _Levels:
             if self.settled[r] or ver != self.version[r] or self.group_of[r] != r:
                 continue
             level = -neg
+            if level == INF:
+                # groups whose scopes cannot pay out all they hold are one group: money one
+                # of them lets go, another may take on, at no cost to the payout
+                while heap and heap[0][0] == -INF:
+                    _, ver2, r2 = heapq.heappop(heap)
+                    if not self.settled[r2] and ver2 == self.version[r2] and self.group_of[r2] == r2 and r2 != r:
+                        r = self.union(r, r2)
             if level < 0 and len(self.members[r]) > 1 and any(self.is_scope[v] for v in self.members[r]):
                 # a scope pays out at least its ideals (lambda >= 0 without a budget): a tie
                 # that puts one below that is not one; the group falls apart
@@ -376,6 +384,7 @@ class _Levels:
                 s_node, p_node = self.e_scope[e], self.e_pnode[e]
                 adj[s_node].append(p_node)
                 adj[p_node].append(s_node)
+
         seen: set[int] = set()
         roots: list[int] = []
         parts: list[list[int]] = []
@@ -499,8 +508,9 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
             return LevelResult(None, "a person-project cap spans several scopes")
         u[:] = pair_cap
     # A pass settles groups top down. Where a group, grown by later ties, ends above a
-    # neighbour settled before it, the line between them breaks the rule; the next pass
-    # starts with that scope and person tied.
+    # neighbour settled before it, the line between them breaks the rule; where scopes that
+    # keep money were settled apart, they are not placed together. The next pass starts with
+    # those tied.
     tied: set[tuple[int, int]] = set()
     stats: dict[str, int] = {}
     for passes in range(1, MAX_PASSES + 1):
@@ -511,13 +521,13 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
             return LevelResult(None, why, stats)
         xe = np.array([np.nan if v is None else v for v in state.x], dtype=np.float64)
         level = np.array(state.level, dtype=np.float64)
-        why, out_of_order = check_levels(a, u, e_scope, state.e_pnode, s_rhs, np.array(state.rhs[n_scopes:]),
+        why, to_tie = check_levels(a, u, e_scope, state.e_pnode, s_rhs, np.array(state.rhs[n_scopes:]),
                                          level, xe, state.cyclic)
         if not why:
             x = np.zeros(ideal.shape[0])
             x[lines] = xe[e_of] * ideal[lines] / a[e_of]
             return LevelResult(x, "", stats)
-        new = {(int(e_scope[e]), state.e_pnode[e]) for e in out_of_order.tolist()} - tied
+        new = to_tie - tied
         if not new:
             return LevelResult(None, why, stats)
         tied |= new
@@ -526,18 +536,19 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
 
 def check_levels(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: list[int], s_rhs: np.ndarray,
                  p_cap: np.ndarray, level: np.ndarray, xe: np.ndarray,
-                 cyclic: dict[int, int] | None = None) -> tuple[str, np.ndarray]:
-    """('', []) if the edge amounts `xe` have the optimum's shape under `level` (module
-    docstring), else what fails and the lines that break the raise/cut rule. Levels: per
+                 cyclic: dict[int, int] | None = None) -> tuple[str, set[tuple[int, int]]]:
+    """('', {}) if the edge amounts `xe` have the optimum's shape under `level` (module
+    docstring), else what fails and the pairs of nodes a next pass should start tied: the
+    two ends of each line that breaks the raise/cut rule, or the scopes that keep money. Levels: per
     node (scopes, then people with a cap); NaN for a person never bound (level -inf).
     `cyclic`: node -> group for groups whose tie lines form cycles, placed by the nested
     LP; their tie lines are not held to the forest rule.
 
-    Scopes that keep money are all joined through the money they keep (one can take on
-    what another lets go at no cost to the payout): more than one of them is only right
-    when the nested LP placed them together."""
+    Scopes that keep money are joined through the money they keep (one with room can take
+    on what another lets go, at no cost to the payout): more than one of them with room is
+    only right when the nested LP placed them together."""
     cyclic = cyclic or {}
-    none = np.zeros(0, dtype=np.int64)
+    none: set[tuple[int, int]] = set()
     n_scopes = s_rhs.shape[0]
     if not np.isfinite(xe).all():
         return "a line left without an amount", none
@@ -559,9 +570,12 @@ def check_levels(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: lis
     room = np.bincount(e_scope, np.where(nu < INF, u - xe, 0.0), minlength=n_scopes)
     if (has & (paid < s_rhs - s_tol) & (room > s_tol)).any():
         return "a scope keeps money while a line has room", none
-    keeping = np.flatnonzero(has & (paid < s_rhs - s_tol)).tolist()
+    # a scope that keeps money and has room on a line (of a person at level +inf) could take
+    # on what another lets go; all such scopes must have been placed together
+    spare = np.bincount(e_scope, np.where(nu == INF, u - xe, 0.0), minlength=n_scopes)
+    keeping = np.flatnonzero(has & (paid < s_rhs - s_tol) & (spare > s_tol)).tolist()
     if len(keeping) > 1 and (any(k not in cyclic for k in keeping) or len({cyclic[k] for k in keeping}) > 1):
-        return "scopes that keep money, not placed together", none
+        return "scopes that keep money, not placed together", {(keeping[0], k) for k in keeping[1:]}
     # people: within their cap; exactly at it where they have a level
     with_node = pnode >= 0
     n_p = p_cap.shape[0]
@@ -581,7 +595,8 @@ def check_levels(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: lis
     tie = ~above & ~below
     wrong = (above & (np.abs(xe - raised) > tol)) | (below & (np.abs(xe - cut) > tol))
     if wrong.any():
-        return "a line neither raised with its scope nor cut with its person", np.flatnonzero(wrong)
+        return "a line neither raised with its scope nor cut with its person", {
+            (int(e_scope[e]), int(pnode[e])) for e in np.flatnonzero(wrong).tolist()}
     lo = np.minimum(cut, raised)
     if (tie & ((xe < lo - tol) | (xe > raised + tol))).any():
         return "a tie line outside its levels", none

@@ -14,8 +14,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from incentive.caps import _dense, solve_caps
-from incentive.levels import INF, balance_level, check_levels, solve_levels
+from incentive.caps import by_levels, solve_caps
+from incentive.levels import INF, balance_level, check_levels
 
 from .test_optimizer_reference import N_INSTANCES, N_WIDE, ROLE_NAMES, make_instance, make_wide
 
@@ -52,17 +52,8 @@ def test_no_level_is_high_or_low_enough() -> None:
     assert balance_level(-900.0, [], [(100.0, INF)], -800.0, 1e-9) == INF
 
 
-def _levels_of(p):
-    s_uniq, s_group, _ = _dense(p.scope_group())
-    s_rhs = np.bincount(s_group, p.ideal, minlength=s_uniq.shape[0])
-    key = p.person.astype(np.int64) * max(len(p.project_ids), 1) + p.project
-    _, pair, _ = _dense(key)
-    active = np.flatnonzero(~p.zeroed)
-    return solve_levels(p.ideal, p.person, s_group, active, s_rhs, p.period_cap, p.pair_cap, pair)
-
-
 def _solved_wide() -> list[int]:
-    return [seed for seed in range(N_WIDE) if _levels_of(make_wide(seed)).x is not None]
+    return [seed for seed in range(N_WIDE) if by_levels(make_wide(seed)).x is not None]
 
 
 def test_the_check_refuses_an_answer_moved_off_the_optimum() -> None:
@@ -81,7 +72,7 @@ def test_the_check_refuses_an_answer_moved_off_the_optimum() -> None:
     for seed in _solved_wide()[:12]:
         levels.check_levels = spy
         try:
-            assert _levels_of(make_wide(seed)).x is not None
+            assert by_levels(make_wide(seed)).x is not None
         finally:
             levels.check_levels = real
         a, u, e_scope, e_pnode, s_rhs, p_cap, level, xe, cyclic = seen["args"]  # type: ignore[misc]
@@ -152,5 +143,5 @@ def test_a_binding_budget_or_a_cap_across_scopes_goes_to_the_lp_path() -> None:
         assert sol.stats.get("levels_fallback") == 1 and not sol.stats.get("levels")
         ref = solve_caps(p, method="pulp")
         np.testing.assert_allclose(sol.x, ref.x, rtol=1e-9, atol=1e-6)
-    assert _levels_of(spans).reason == "a person-project cap spans several scopes"
+    assert by_levels(spans).reason == "a person-project cap spans several scopes"
     assert math.isclose(float(solve_caps(budget).x.sum()), 1500.0, rel_tol=1e-12)
