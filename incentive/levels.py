@@ -539,8 +539,8 @@ def check_levels(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: lis
                  cyclic: dict[int, int] | None = None) -> tuple[str, set[tuple[int, int]]]:
     """('', {}) if the edge amounts `xe` have the optimum's shape under `level` (module
     docstring), else what fails and the pairs of nodes a next pass should start tied: the
-    two ends of each line that breaks the raise/cut rule, or the scopes that keep money. Levels: per
-    node (scopes, then people with a cap); NaN for a person never bound (level -inf).
+    two ends of each line that breaks the raise/cut rule, or the scopes that keep money.
+    Levels: per node (scopes, then people with a cap); NaN for a person never bound.
     `cyclic`: node -> group for groups whose tie lines form cycles, placed by the nested
     LP; their tie lines are not held to the forest rule.
 
@@ -559,10 +559,9 @@ def check_levels(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: lis
     level = np.where(np.isnan(level), -INF, level)
     lam = level[e_scope]
     nu = np.where(pnode >= 0, level[np.maximum(pnode, 0)], -INF)
-    # scopes: pay out all they hold, or every line at its cap
+    # scopes: pay out all they hold, or keep money only where no line has room (lines of a
+    # person at level +inf do not count: at their cap, with nothing anywhere else)
     paid = np.bincount(e_scope, xe, minlength=n_scopes)
-    # room: on lines that could take more (not those of a person at level +inf: at their cap,
-    # with nothing anywhere else)
     has = np.bincount(e_scope, minlength=n_scopes) > 0
     s_tol = REL_TOL * np.maximum(1.0, s_rhs)
     if (has & (paid > s_rhs + s_tol)).any():
