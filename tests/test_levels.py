@@ -110,7 +110,7 @@ def test_scopes_keeping_money_apart_are_refused() -> None:
 
 def test_the_reference_instances_drive_every_branch() -> None:
     """The reference comparisons only test this path if it is taken, through merges, tie
-    cycles (the nested LP), and second passes."""
+    cycles (the nested LP), splits and second passes."""
     seen: Counter[str] = Counter()
     for maker, n in ((make_instance, N_INSTANCES), (make_wide, N_WIDE)):
         for seed in range(n):
@@ -121,8 +121,8 @@ def test_the_reference_instances_drive_every_branch() -> None:
                     seen[key] += int(bool(stats.get(key)))
                 seen["passes>1"] += int(stats.get("level_passes", 1) > 1)
             else:
-                seen["fallback"] += 1
-    assert seen["solved"] >= 80 and seen["fallback"] >= 20, seen
+                seen["other"] += 1  # no period cap (steps 0-3 are closed form), or no proof
+    assert seen["solved"] >= 60 and seen["other"] >= 20, seen
     assert seen["level_merges"] >= 20 and seen["level_cycles"] >= 10, seen
     assert seen["passes>1"] >= 2 and seen["level_splits"] >= 1, seen
 
