@@ -37,7 +37,10 @@ conservation, leaf by leaf; a tie line outside [a (1 - L), a (1 + L)] splits the
 Two groups can also tie although neither would rise alone; the heap then settles one of
 them too early, and the check below finds a line neither raised nor cut as its levels say.
 The next pass starts with that scope and person tied (at most MAX_PASSES passes). Groups at
-level +inf are settled as one (their scopes trade what they keep through the payout).
+level +inf are settled as one (their scopes trade what they keep through the payout). Where
+the check finds money kept wrongly placed, the max-payout question is answered first
+(`payout_split`: which scopes keep money in every maximum payout, and whom they hold at
+their caps), that part is placed by a small LP, and the passes start again on the rest.
 
 Every answer is checked against the shape (caps, payout, the rule on every line, ties in a
 forest, scopes that keep money placed together), and only a passing answer is returned.
@@ -127,7 +130,8 @@ class _Levels:
     """The state of the top-down settling (module docstring)."""
 
     def __init__(self, a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_person: np.ndarray,
-                 s_rhs: np.ndarray, cap: np.ndarray, tied: set[tuple[int, int]]) -> None:
+                 s_rhs: np.ndarray, cap: np.ndarray, tied: set[tuple[int, int]],
+                 preset: tuple[dict[int, float], list[int]] | None = None) -> None:
         self.n_scopes = s_rhs.shape[0]
         self.a = a.tolist()
         self.u = u.tolist()
@@ -160,6 +164,14 @@ class _Levels:
         self.last_split: list[int] = []
         self.split_before: set[frozenset[int]] = set()
         self.cyclic: dict[int, int] = {}  # node -> group, for groups whose tie lines form cycles
+        if preset is not None:  # the part that keeps money, placed before (payout_split)
+            fixed, top = preset
+            for e, xe in fixed.items():
+                self.x[e] = xe
+            for v in top:
+                self.settled[v] = True
+                self.level[v] = INF
+                self.cyclic[v] = top[0]
         for one, two in sorted(tied):  # ties learnt by an earlier pass
             if self.group_of[one] != self.group_of[two]:
                 self.union(self.group_of[one], self.group_of[two])
@@ -257,6 +269,11 @@ class _Levels:
                 for part in self.last_split:
                     self.push(heap, part, self.group_level(part))
                 continue
+            if level == -INF:  # a scope overfilled by lines fixed above it: the check refuses it
+                why = self.settle(r, level)
+                if why and why != "split":
+                    return why
+                continue
             # would a neighbour, given this group settled at `level`, rise to it or above?
             pending: list[tuple[int, float]] = []
             merged = False
@@ -281,13 +298,15 @@ class _Levels:
                 return why
             for w, lw in pending:  # their level given this group settled: just computed
                 self.push(heap, w, lw)
+        if any(self.is_scope[v] and not self.settled[v] and self.edges[v] for v in range(self.n_scopes)):
+            return "a scope left without a level"
         return ""
 
     def push(self, heap: list[tuple[float, int, int]], r: int, level: float) -> None:
         self.tick += 1
         self.version[r] = self.tick
-        if level == -INF:
-            return  # a person with room: stays below every scope; its lines follow them
+        if level == -INF and not any(self.is_scope[v] for v in self.members[r]):
+            return  # people with room: below every scope; their lines follow them
         heapq.heappush(heap, (-level, self.tick, r))
 
     def settle(self, r: int, level: float) -> str:
@@ -513,10 +532,13 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
     # those tied.
     tied: set[tuple[int, int]] = set()
     stats: dict[str, int] = {}
+    preset: tuple[dict[int, float], list[int]] | None = None
     for passes in range(1, MAX_PASSES + 1):
-        state = _Levels(a, u, e_scope, e_person, s_rhs, period_cap, tied)
+        state = _Levels(a, u, e_scope, e_person, s_rhs, period_cap, tied, preset)
         why = state.run()
         stats = {**state.stats, "level_passes": passes}
+        if preset is not None:
+            stats["level_payout_split"] = len(preset[1])
         if why:
             return LevelResult(None, why, stats)
         xe = np.array([np.nan if v is None else v for v in state.x], dtype=np.float64)
@@ -527,11 +549,104 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
             x = np.zeros(ideal.shape[0])
             x[lines] = xe[e_of] * ideal[lines] / a[e_of]
             return LevelResult(x, "", stats)
+        if preset is None and "money" in why:
+            # scopes keep money: which ones, and who they hold, is the max-payout question;
+            # answer it first (payout_split) and find the levels of the rest
+            preset = payout_split(a, u, e_scope, state.e_pnode, s_rhs, np.array(state.rhs[n_scopes:]))
+            if preset is None:
+                return LevelResult(None, why + " (and no payout split)", stats)
+            tied = set()
+            continue
         new = to_tie - tied
         if not new:
             return LevelResult(None, why, stats)
         tied |= new
     return LevelResult(None, f"still out of order after {MAX_PASSES} passes", stats)
+
+
+def payout_split(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: list[int], s_rhs: np.ndarray,
+                 p_cap: np.ndarray) -> tuple[dict[int, float], list[int]] | None:
+    """The part of the problem that keeps money, placed: (amounts of every line touching it,
+    its nodes), or None if there is no such part or HiGHS fails.
+
+    A maximum payout is a maximum flow: source -> scope (what it holds) -> line (its
+    person-project cap) -> person (their cap) -> sink. The scopes and people the source still
+    reaches in the residual graph are the same for every maximum flow; every line from them
+    to the rest is at its cap and every line into them at 0 in every maximum payout (else
+    the payout could grow). Inside, people are at their caps and scopes keep what is left:
+    `_nested_leximin` places those lines (the payout first, then the leximin)."""
+    n_scopes = s_rhs.shape[0]
+    n = a.shape[0]
+    pnode = np.asarray(e_pnode, dtype=np.int64)
+    has_cap = pnode >= 0
+    rows_idx: list[np.ndarray] = []
+    rows_hi: list[float] = []
+    order = np.argsort(e_scope, kind="stable")
+    for grp in np.split(order, np.flatnonzero(np.diff(e_scope[order])) + 1):
+        if grp.shape[0]:
+            rows_idx.append(grp)
+            rows_hi.append(float(s_rhs[e_scope[grp[0]]]))
+    capped = np.flatnonzero(has_cap)
+    order = capped[np.argsort(pnode[capped], kind="stable")]
+    for grp in np.split(order, np.flatnonzero(np.diff(pnode[order])) + 1):
+        if grp.shape[0]:
+            rows_idx.append(grp)
+            rows_hi.append(float(p_cap[pnode[grp[0]] - n_scopes]))
+    scale = 1.0 / np.maximum(1.0, np.array(rows_hi))
+    lens = np.array([r.shape[0] for r in rows_idx], dtype=np.int64)
+    prog = lpmod.LinearProgram(
+        c=-np.ones(n), lo=np.zeros(n), hi=u.astype(np.float64), indptr=np.concatenate(([0], np.cumsum(lens))),
+        indices=np.concatenate(rows_idx), data=np.repeat(scale, lens), row_lo=np.full(len(rows_hi), -INF),
+        row_hi=np.array(rows_hi) * scale, row_names=[f"r{k}" for k in range(len(rows_hi))],
+        col_names=[f"x{k}" for k in range(n)])
+    try:
+        x = np.clip(lpmod.solve(prog, "highs").x, 0.0, u)
+    except lpmod.SolverError:
+        return None
+    tol = 1e-7 * np.maximum(1.0, a)
+    paid = np.bincount(e_scope, x, minlength=n_scopes)
+    # breadth first from the scopes that keep money, over lines with room (scope -> person)
+    # and lines with money (person -> scope)
+    n_nodes = n_scopes + p_cap.shape[0]
+    reached = np.zeros(n_nodes, dtype=bool)
+    keep = np.flatnonzero(paid < s_rhs - 1e-7 * np.maximum(1.0, s_rhs))
+    keep = keep[np.isin(keep, e_scope)]
+    if keep.shape[0] == 0:
+        return None
+    reached[keep] = True
+    frontier = keep
+    room = (x < u - tol) & has_cap
+    money = (x > tol) & has_cap
+    while frontier.shape[0]:
+        hit = np.zeros(n_nodes, dtype=bool)
+        from_scope = np.isin(e_scope, frontier) & room
+        hit[pnode[from_scope]] = True
+        from_person = np.isin(pnode, frontier) & money
+        hit[e_scope[from_person]] = True
+        if (np.isin(e_scope, frontier) & (x < u - tol) & ~has_cap).any():
+            return None  # a person without a cap could take more: not a maximum
+        frontier = np.flatnonzero(hit & ~reached)
+        reached[frontier] = True
+    inside_s = reached[e_scope]
+    inside_p = np.where(has_cap, reached[np.maximum(pnode, 0)], False)
+    fixed: dict[int, float] = {}
+    for e in np.flatnonzero(inside_s & ~inside_p).tolist():
+        fixed[e] = float(u[e])  # out of the part: at its cap
+    for e in np.flatnonzero(~inside_s & inside_p).tolist():
+        fixed[e] = 0.0  # into the part: nothing
+    inner = np.flatnonzero(inside_s & inside_p)
+    nodes = np.flatnonzero(reached).tolist()
+    residual = {v: float(s_rhs[v]) if v < n_scopes else float(p_cap[v - n_scopes]) for v in nodes}
+    for e, xe in fixed.items():
+        if inside_s[e]:
+            residual[int(e_scope[e])] -= xe
+    if inner.shape[0]:
+        placed = _nested_leximin(a[inner].tolist(), u[inner].tolist(), e_scope[inner].tolist(),
+                                 pnode[inner].tolist(), residual, can_keep=True)
+        if placed is None:
+            return None
+        fixed.update(zip(inner.tolist(), placed, strict=True))
+    return fixed, nodes
 
 
 def check_levels(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: list[int], s_rhs: np.ndarray,

@@ -110,14 +110,14 @@ def test_scopes_keeping_money_apart_are_refused() -> None:
 
 def test_the_reference_instances_drive_every_branch() -> None:
     """The reference comparisons only test this path if it is taken, through merges, tie
-    cycles (the nested LP), splits and second passes."""
+    cycles (the nested LP), splits, second passes and the max-payout split."""
     seen: Counter[str] = Counter()
     for maker, n in ((make_instance, N_INSTANCES), (make_wide, N_WIDE)):
         for seed in range(n):
             stats = solve_caps(maker(seed), method="fast").stats
             if stats.get("levels"):
                 seen["solved"] += 1
-                for key in ("level_merges", "level_cycles", "level_splits"):
+                for key in ("level_merges", "level_cycles", "level_splits", "level_payout_split"):
                     seen[key] += int(bool(stats.get(key)))
                 seen["passes>1"] += int(stats.get("level_passes", 1) > 1)
             else:
@@ -125,6 +125,7 @@ def test_the_reference_instances_drive_every_branch() -> None:
     assert seen["solved"] >= 60 and seen["other"] >= 20, seen
     assert seen["level_merges"] >= 20 and seen["level_cycles"] >= 10, seen
     assert seen["passes>1"] >= 2 and seen["level_splits"] >= 1, seen
+    assert seen["level_payout_split"] >= 5, seen  # scopes that keep money, placed first
 
 
 def test_a_binding_budget_or_a_cap_across_scopes_goes_to_the_lp_path() -> None:
@@ -145,3 +146,20 @@ def test_a_binding_budget_or_a_cap_across_scopes_goes_to_the_lp_path() -> None:
         np.testing.assert_allclose(sol.x, ref.x, rtol=1e-9, atol=1e-6)
     assert by_levels(spans).reason == "a person-project cap spans several scopes"
     assert math.isclose(float(solve_caps(budget).x.sum()), 1500.0, rel_tol=1e-12)
+
+
+def test_a_capped_person_is_cut_only_where_others_absorb_it() -> None:
+    """p0 (cap 900, ideals 500 in J0 and 800 in J1) is J1's only member: what p0 gave up in
+    J1 nobody could take, so it would be lost, while in J0 p1 absorbs it. The payout comes
+    first: p0 is paid J1 in full and cut in J0 only (not evenly by 31% in both)."""
+    from incentive.caps import CapProblem
+
+    p = CapProblem(ideal=np.array([500.0, 1000.0, 800.0]), person=np.array([0, 1, 0]),
+                   project=np.array([0, 0, 1]), role=np.zeros(3, dtype=np.int64), zeroed=np.zeros(3, dtype=bool),
+                   period_cap=np.array([900.0, INF]), pair_cap=None, budget=None, scope="project",
+                   person_ids=["p0", "p1"], project_ids=["J0", "J1"], role_names=ROLE_NAMES)
+    sol = solve_caps(p, method="fast")
+    assert sol.stats.get("levels") == 1, sol.stats
+    # p0: 800 in J1, 100 in J0; p1 absorbs the 400 p0 gives up in J0
+    np.testing.assert_allclose(sol.x, [100.0, 1400.0, 800.0], rtol=1e-9)
+    np.testing.assert_allclose(solve_caps(p, method="pulp").x, sol.x, rtol=1e-9, atol=1e-6)
