@@ -202,7 +202,7 @@ def _solve_by_levels(p: CapProblem, stats: dict[str, int]) -> np.ndarray | None:
     bind: the optimum without it is then the optimum with it), else None."""
     found = by_levels(p)
     stats.update(found.stats)
-    if found.x is not None and (p.budget is None or found.x.sum() <= p.budget * (1 + 1e-12)):
+    if found.x is not None and (p.budget is None or float(found.x.sum()) <= p.budget):
         stats["levels"] = 1
         return found.x
     stats["levels_fallback"] = 1
