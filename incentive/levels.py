@@ -271,7 +271,10 @@ class _Levels:
                 continue
             if level == -INF:  # a scope overfilled by lines fixed above it: the check refuses it
                 why = self.settle(r, level)
-                if why and why != "split":
+                if why == "split":
+                    for part in self.last_split:
+                        self.push(heap, part, self.group_level(part))
+                elif why:
                     return why
                 continue
             # would a neighbour, given this group settled at `level`, rise to it or above?
