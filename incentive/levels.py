@@ -159,9 +159,9 @@ class _Levels:
         self.level = [math.nan] * n_nodes
         self.version = [0] * n_nodes  # the tick of each group's live heap entry
         self.tick = 0
+        self.heap: list[tuple[float, int, int]] = []  # (-level, tick, group)
         self.x: list[float | None] = [None] * a.shape[0]
         self.stats = {"level_groups": 0, "level_merges": 0, "level_ties": 0}
-        self.last_split: list[int] = []
         self.split_before: set[frozenset[int]] = set()
         self.cyclic: dict[int, int] = {}  # node -> group, for groups whose tie lines form cycles
         if preset is not None:  # the part that keeps money, placed before (payout_split)
@@ -175,9 +175,6 @@ class _Levels:
         for one, two in sorted(tied):  # ties learnt by an earlier pass
             if self.group_of[one] != self.group_of[two]:
                 self.union(self.group_of[one], self.group_of[two])
-
-    def find(self, v: int) -> int:
-        return self.group_of[v]
 
     def _set_group(self, root: int, nodes: list[int]) -> None:
         self.members[root] = nodes
@@ -204,7 +201,7 @@ class _Levels:
                 w = self.other(e, v)
                 xe = self.x[e]
                 if xe is None and w >= 0 and not self.settled[w]:
-                    rw = self.find(w)
+                    rw = self.group_of[w]
                     if rw == root:
                         continue  # a tie line inside the group
                     if rw == above:
@@ -228,7 +225,7 @@ class _Levels:
             for e in self.edges[v]:
                 w = self.other(e, v)
                 if w >= 0 and not self.settled[w] and self.x[e] is None:
-                    rw = self.find(w)
+                    rw = self.group_of[w]
                     if rw != root:
                         out.add(rw)
         return out
@@ -244,10 +241,10 @@ class _Levels:
 
     def run(self) -> str:
         """Settle every group; '' on success, else why not."""
-        heap: list[tuple[float, int, int]] = []
+        heap = self.heap
         for v in range(self.n_nodes):
             if self.edges[v]:
-                self.push(heap, v, self.group_level(v))
+                self.push(v, self.group_level(v))
         while heap:
             neg, ver, r = heapq.heappop(heap)
             if self.settled[r] or ver != self.version[r] or self.group_of[r] != r:
@@ -264,17 +261,12 @@ class _Levels:
                 # a scope pays out at least its ideals (lambda >= 0 without a budget): a tie
                 # that puts one below that is not one; the group falls apart
                 inner = [e for v in self.members[r] if self.is_scope[v] for e in self.edges[v]
-                         if self.e_pnode[e] >= 0 and self.x[e] is None and self.find(self.e_pnode[e]) == r]
+                         if self.e_pnode[e] >= 0 and self.x[e] is None and self.group_of[self.e_pnode[e]] == r]
                 self.split(r, inner, set(inner))
-                for part in self.last_split:
-                    self.push(heap, part, self.group_level(part))
                 continue
             if level == -INF:  # a scope overfilled by lines fixed above it: the check refuses it
                 why = self.settle(r, level)
-                if why == "split":
-                    for part in self.last_split:
-                        self.push(heap, part, self.group_level(part))
-                elif why:
+                if why and why != "split":
                     return why
                 continue
             # would a neighbour, given this group settled at `level`, rise to it or above?
@@ -288,29 +280,27 @@ class _Levels:
                 else:
                     pending.append((w, lw))
             if merged:
-                self.push(heap, r, self.group_level(r))
+                self.push(r, self.group_level(r))
                 continue
             if self.stats["level_merges"] + self.stats.get("level_splits", 0) > 2 * self.n_nodes + 100:
                 return "groups keep merging and splitting"
             why = self.settle(r, level)
             if why == "split":
-                for part in self.last_split:
-                    self.push(heap, part, self.group_level(part))
                 continue
             if why:
                 return why
             for w, lw in pending:  # their level given this group settled: just computed
-                self.push(heap, w, lw)
+                self.push(w, lw)
         if any(self.is_scope[v] and not self.settled[v] and self.edges[v] for v in range(self.n_scopes)):
             return "a scope left without a level"
         return ""
 
-    def push(self, heap: list[tuple[float, int, int]], r: int, level: float) -> None:
+    def push(self, r: int, level: float) -> None:
         self.tick += 1
         self.version[r] = self.tick
         if level == -INF and not any(self.is_scope[v] for v in self.members[r]):
             return  # people with room: below every scope; their lines follow them
-        heapq.heappush(heap, (-level, self.tick, r))
+        heapq.heappush(self.heap, (-level, self.tick, r))
 
     def settle(self, r: int, level: float) -> str:
         """Settle group r at `level`: fix its lines to lower neighbours, solve its tie lines
@@ -327,7 +317,7 @@ class _Levels:
             for e in self.edges[v]:
                 w = self.other(e, v)
                 xe = self.x[e]
-                if xe is None and w >= 0 and not self.settled[w] and self.find(w) == r:
+                if xe is None and w >= 0 and not self.settled[w] and self.group_of[w] == r:
                     if scope:
                         inner.append(e)
                     continue
@@ -393,7 +383,8 @@ class _Levels:
         return ""
 
     def split(self, r: int, inner: list[int], cut: set[int]) -> None:
-        """Split group r into the connected parts of its tie lines other than `cut`."""
+        """Split group r into the connected parts of its tie lines other than `cut`, each
+        back on the heap at its own level."""
         self.stats["level_splits"] = self.stats.get("level_splits", 0) + 1
         nodes = self.members[r]
         key = frozenset(nodes)
@@ -406,7 +397,6 @@ class _Levels:
                 s_node, p_node = self.e_scope[e], self.e_pnode[e]
                 adj[s_node].append(p_node)
                 adj[p_node].append(s_node)
-
         seen: set[int] = set()
         roots: list[int] = []
         parts: list[list[int]] = []
@@ -426,7 +416,8 @@ class _Levels:
             self._set_group(r, [])
         for start, part in zip(roots, parts, strict=True):
             self._set_group(start, part)
-        self.last_split = roots
+        for start in roots:
+            self.push(start, self.group_level(start))
 
 
 def _nested_leximin(a: list[float], u: list[float], scope: list[int], pnode: list[int],
