@@ -155,9 +155,7 @@ def solve_caps(p: CapProblem, method: str = "fast") -> CapSolution:
     0-3 only: decomposed, closed form, HiGHS arrays) or "pulp" (the reference)."""
     x = np.where(p.zeroed, 0.0, p.ideal).astype(np.float64)
     fams = _families(p)
-    scope = p.scope_group()
-    s_uniq, s_group, s_first = _dense(scope)
-    s_rhs = np.bincount(s_group, p.ideal, minlength=s_uniq.shape[0])  # leavers' ideal included
+    s_group, s_rhs, s_first = _scopes(p)
     active = np.flatnonzero(~p.zeroed)
     stats = {"lines": p.n, "parts_solved": 0, "closed_form_parts": 0, "lp_parts": 0, "lp_lines": 0,
              "lp_solves": 0, "merge_rounds": 0}
@@ -167,7 +165,7 @@ def solve_caps(p: CapProblem, method: str = "fast") -> CapSolution:
     if method == "pulp":
         part = np.zeros(p.n, dtype=np.int64)
         ctx.solve_lp_parts(x, part, [0], active, backend="pulp")
-    elif method == "fast" and _coupled(p) and (leveled := _solve_by_levels(p, stats)) is not None:
+    elif method == "fast" and _coupled(p) and (leveled := _solve_by_levels(p, fams, s_group, s_rhs, stats)) is not None:
         x = leveled
         lp_used.extend(["levels", "HiGHS"] if stats.get("level_cycles") else ["levels"])
     elif method in ("fast", "decompose"):
@@ -185,22 +183,33 @@ def _coupled(p: CapProblem) -> bool:
     return bool(np.isfinite(p.period_cap[p.person[~p.zeroed]]).any())
 
 
+def _scopes(p: CapProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each line's scope (dense id), what each scope holds (leavers' ideal included), and a
+    line of each scope (for naming)."""
+    s_uniq, s_group, s_first = _dense(p.scope_group())
+    return s_group, np.bincount(s_group, p.ideal, minlength=s_uniq.shape[0]), s_first
+
+
 def by_levels(p: CapProblem) -> LevelResult:
     """Step L of the module docstring: the optimum by levels (incentive.levels), without
     the budget; no amounts where that does not apply or the answer fails its check."""
+    s_group, s_rhs, _ = _scopes(p)
+    return _levels(p, _families(p), s_group, s_rhs)
+
+
+def _levels(p: CapProblem, fams: list[_Family], s_group: np.ndarray, s_rhs: np.ndarray) -> LevelResult:
     active = np.flatnonzero(~p.zeroed)
     if active.shape[0] == 0 or (p.ideal[active] <= 0).any():
         return LevelResult(None, "no line to place, or a line without an ideal")
-    s_uniq, s_group, _ = _dense(p.scope_group())
-    s_rhs = np.bincount(s_group, p.ideal, minlength=s_uniq.shape[0])  # leavers' ideal included
-    _, pair, _ = _dense(p.person.astype(np.int64) * max(len(p.project_ids), 1) + p.project)
+    pair = next((fam.group for fam in fams if fam.kind == "person_project_cap"), None)
     return solve_levels(p.ideal, p.person, s_group, active, s_rhs, p.period_cap, p.pair_cap, pair)
 
 
-def _solve_by_levels(p: CapProblem, stats: dict[str, int]) -> np.ndarray | None:
+def _solve_by_levels(p: CapProblem, fams: list[_Family], s_group: np.ndarray, s_rhs: np.ndarray,
+                     stats: dict[str, int]) -> np.ndarray | None:
     """The amounts by levels where they are the optimum with the budget too (it does not
     bind: the optimum without it is then the optimum with it), else None."""
-    found = by_levels(p)
+    found = _levels(p, fams, s_group, s_rhs)
     stats.update(found.stats)
     if found.x is not None and (p.budget is None or float(found.x.sum()) <= p.budget):
         stats["levels"] = 1

@@ -499,12 +499,12 @@ def _nested_leximin(a: list[float], u: list[float], scope: list[int], pnode: lis
 
 def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, active: np.ndarray,
                  s_rhs: np.ndarray, period_cap: np.ndarray, pair_cap: float | None,
-                 pair: np.ndarray) -> LevelResult:
+                 pair: np.ndarray | None) -> LevelResult:
     """The cap optimum by levels, or None with the reason (then solve by LP).
 
     `scope` and `pair` are dense ids per line (the redistribution scope, the (person,
-    project) pair); `active` the lines that take part (not held at 0); `s_rhs` what each
-    scope holds. No period budget: the caller handles that case."""
+    project) pair, needed only with a `pair_cap`); `active` the lines that take part (not
+    held at 0); `s_rhs` what each scope holds. No period budget: the caller handles that case."""
     lines = active
     n_scopes = s_rhs.shape[0]
     # one edge per (person, scope): its lines share a deviation (they trade freely)
@@ -515,6 +515,7 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
     a = np.bincount(e_of, ideal[lines], minlength=ukey.shape[0])
     u = np.full(ukey.shape[0], INF)
     if pair_cap is not None:
+        assert pair is not None, "a person-project cap needs the (person, project) pairs"
         e_pair = np.zeros(ukey.shape[0], dtype=np.int64)
         e_pair[e_of] = pair[lines]
         if np.unique(e_pair).shape[0] != ukey.shape[0]:
