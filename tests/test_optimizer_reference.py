@@ -230,13 +230,19 @@ def test_optimizer_matches_independent_leximin(seed: int, method: str) -> None:
     assert_matches_reference(p, solve_caps(p, method=method).x)
 
 
-@pytest.mark.parametrize("seed", range(N_INSTANCES))
-def test_fast_and_pulp_give_the_same_x(seed: int) -> None:
-    p = make_instance(seed)
+def assert_methods_match_pulp(p: CapProblem) -> list[np.ndarray]:
+    """PuLP's x is feasible and every method in METHODS gives it; their x, in that order."""
     ref = solve_caps(p, method="pulp")
     check_feasible(p, ref.x)
-    for method in METHODS:
-        assert_same_x(p, solve_caps(p, method=method).x, ref.x)
+    got = [solve_caps(p, method=method).x for method in METHODS]
+    for x in got:
+        assert_same_x(p, x, ref.x)
+    return got
+
+
+@pytest.mark.parametrize("seed", range(N_INSTANCES))
+def test_fast_and_pulp_give_the_same_x(seed: int) -> None:
+    assert_methods_match_pulp(make_instance(seed))
 
 
 # ---------------------------------------------------------------------------------------
@@ -289,12 +295,8 @@ def make_wide(seed: int) -> CapProblem:
 @pytest.mark.parametrize("seed", range(N_WIDE))
 def test_wide_instances_match_independent_leximin_and_pulp(seed: int) -> None:
     p = make_wide(seed)
-    ref = solve_caps(p, method="pulp")
-    check_feasible(p, ref.x)
-    for method in METHODS:
-        got = solve_caps(p, method=method)
-        assert_matches_reference(p, got.x)
-        assert_same_x(p, got.x, ref.x)
+    for x in assert_methods_match_pulp(p):
+        assert_matches_reference(p, x)
 
 
 def test_wide_instances_reach_every_step() -> None:
