@@ -4,10 +4,11 @@
 
 For every seed it builds the small and the wide reference instance of
 tests/test_optimizer_reference.py, solves it with method "fast" and, where the levels gave a
-proven answer, with method "decompose", and compares the amounts (1e-6 relative, 1e-6 of the
-largest ideal absolute). Prints how many were solved by levels and every mismatch; exits 1 if
-there is one. Not part of the test suite (a few minutes for a thousand seeds); the suite runs
-the same comparison on its 208 fixed instances.
+proven answer, with method "decompose", and compares the amounts as the reference tests do
+(`assert_same_x`: 1e-6 relative, 1e-6 of the largest ideal absolute). Prints how many were
+solved by levels and every mismatch; exits 1 if there is one. Not part of the test suite (a
+few minutes for a thousand seeds); the suite runs the same comparison on its 208 fixed
+instances.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from incentive.caps import solve_caps
-from tests.test_optimizer_reference import make_instance, make_wide
+from tests.test_optimizer_reference import assert_same_x, make_instance, make_wide
 
 
 def main(lo: int, hi: int) -> int:
@@ -36,7 +37,9 @@ def main(lo: int, hi: int) -> int:
                 continue
             seen["by levels"] += 1
             ref = solve_caps(p, method="decompose")
-            if not np.allclose(fast.x, ref.x, rtol=1e-6, atol=1e-6 * max(1.0, float(p.ideal.max()))):
+            try:
+                assert_same_x(p, fast.x, ref.x)
+            except AssertionError:
                 bad.append(f"{maker.__name__}({seed}): largest difference {np.abs(fast.x - ref.x).max():.3g}")
     print(dict(seen), "mismatches:", len(bad))
     for line in bad:
