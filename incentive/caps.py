@@ -16,8 +16,10 @@ L. Levels (incentive.levels, method "fast"). Without a binding budget the optimu
    of levels: an uplift level per scope, a cut level per person whose period cap binds,
    and each line raised with its scope or cut with its person, whichever level is higher.
    They are found directly, top down, and the answer is checked against that shape, which
-   proves it optimal. Where the check fails (or the budget binds, or a person-project cap
-   spans scopes), steps 0-3 solve the problem (method "decompose" goes there directly).
+   proves it optimal. Where the settling order goes wrong, the top groups are found with
+   maximum flows instead (incentive.cuts), checked the same way. Where the check still
+   fails (or the budget binds, or a person-project cap spans scopes), steps 0-3 solve the
+   problem (method "decompose" goes there directly).
 0. Pre-cut. A person whose ideal, after their person-project caps, exceeds their period
    cap is cut up front by their own leximin: every project gets the same ratio of its
    ideal unless its person-project cap stops it lower, summing to the cap (level mu = the

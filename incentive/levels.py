@@ -44,8 +44,11 @@ their caps), that part is placed by a small LP, and the passes start again on th
 
 Every answer is checked against the shape (caps, payout, the rule on every line, ties in a
 forest, scopes that keep money placed together), and only a passing answer is returned.
-Otherwise, or outside what this covers (a person-project cap over lines of several scopes),
-`solve_levels` returns no amounts and the caller solves by LP (incentive.caps, steps 0-3).
+Where the passes end without one, the groups are found with maximum flows instead
+(incentive.cuts, through `solve_by_levels_cuts`), near the levels the passes found, then
+exactly; checked the same way. Otherwise, or outside what this covers (a person-project cap
+over lines of several scopes), `solve_levels` returns no amounts and the caller solves by LP
+(incentive.caps, steps 0-3).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from . import lp as lpmod
 
 INF = math.inf
 MAX_PASSES = 8
+TIGHT = 0.5  # a scope that needs more than this share of its lines' caps to pay out
 REL_TOL = 1e-9  # money: relative to the amounts in a balance; levels: absolute
 
 
@@ -138,14 +142,12 @@ class _Levels:
         # nodes: scopes 0..n_scopes-1, then one per person with a finite cap; -1: no node
         # (a person without a cap is never bound: always below its scopes)
         self.e_scope = e_scope.tolist()
-        node_of_person = np.full(cap.shape[0], -1, dtype=np.int64)
-        finite = np.flatnonzero(np.isfinite(cap))
-        node_of_person[finite] = self.n_scopes + np.arange(finite.shape[0])
-        self.e_pnode = node_of_person[e_person].tolist()
-        n_nodes = self.n_scopes + finite.shape[0]
-        self.rhs = s_rhs.tolist() + cap[finite].tolist()  # what a scope holds / a person may take
-        self.is_scope = [True] * self.n_scopes + [False] * finite.shape[0]
-        ends = np.concatenate([e_scope, node_of_person[e_person]])
+        e_pnode, p_cap = person_nodes(e_person, cap, self.n_scopes)
+        self.e_pnode = e_pnode.tolist()
+        n_nodes = self.n_scopes + p_cap.shape[0]
+        self.rhs = s_rhs.tolist() + p_cap.tolist()  # what a scope holds / a person may take
+        self.is_scope = [True] * self.n_scopes + [False] * p_cap.shape[0]
+        ends = np.concatenate([e_scope, e_pnode])
         edge_ids = np.concatenate([np.arange(a.shape[0]), np.arange(a.shape[0])])
         keep = ends >= 0
         order = np.argsort(ends[keep], kind="stable")
@@ -497,6 +499,38 @@ def _nested_leximin(a: list[float], u: list[float], scope: list[int], pnode: lis
         free[hit] = False
 
 
+def level_edges(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, active: np.ndarray, n_scopes: int,
+                pair_cap: float | None, pair: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """One edge per (person, scope) among the `active` lines: its lines share a deviation
+    (they trade freely). Per active line its edge; per edge its person, scope, ideal and
+    cap (the person-project cap; inf without one). None if a person-project cap spans
+    several scopes (two roles under "role"): that is not an edge's cap."""
+    key = person[active].astype(np.int64) * n_scopes + scope[active]
+    ukey, e_of = np.unique(key, return_inverse=True)
+    e_person = (ukey // n_scopes).astype(np.int64)
+    e_scope = (ukey % n_scopes).astype(np.int64)
+    a = np.bincount(e_of, ideal[active], minlength=ukey.shape[0])
+    u = np.full(ukey.shape[0], INF)
+    if pair_cap is not None:
+        assert pair is not None, "a person-project cap needs the (person, project) pairs"
+        e_pair = np.zeros(ukey.shape[0], dtype=np.int64)
+        e_pair[e_of] = pair[active]
+        if np.unique(e_pair).shape[0] != ukey.shape[0]:
+            return None
+        u[:] = pair_cap
+    return e_of, e_person, e_scope, a, u
+
+
+def person_nodes(e_person: np.ndarray, period_cap: np.ndarray, n_scopes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes for people with a cap, after the scopes: each edge's person node (-1: no cap,
+    never bound) and each node's cap."""
+    node_of_person = np.full(period_cap.shape[0], -1, dtype=np.int64)
+    finite = np.flatnonzero(np.isfinite(period_cap))
+    node_of_person[finite] = n_scopes + np.arange(finite.shape[0])
+    return node_of_person[e_person], period_cap[finite]
+
+
 def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, active: np.ndarray,
                  s_rhs: np.ndarray, period_cap: np.ndarray, pair_cap: float | None,
                  pair: np.ndarray | None) -> LevelResult:
@@ -507,20 +541,10 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
     held at 0); `s_rhs` what each scope holds. No period budget: the caller handles that case."""
     lines = active
     n_scopes = s_rhs.shape[0]
-    # one edge per (person, scope): its lines share a deviation (they trade freely)
-    key = person[lines].astype(np.int64) * n_scopes + scope[lines]
-    ukey, e_of = np.unique(key, return_inverse=True)
-    e_person = (ukey // n_scopes).astype(np.int64)
-    e_scope = (ukey % n_scopes).astype(np.int64)
-    a = np.bincount(e_of, ideal[lines], minlength=ukey.shape[0])
-    u = np.full(ukey.shape[0], INF)
-    if pair_cap is not None:
-        assert pair is not None, "a person-project cap needs the (person, project) pairs"
-        e_pair = np.zeros(ukey.shape[0], dtype=np.int64)
-        e_pair[e_of] = pair[lines]
-        if np.unique(e_pair).shape[0] != ukey.shape[0]:
-            return LevelResult(None, "a person-project cap spans several scopes")
-        u[:] = pair_cap
+    edges = level_edges(ideal, person, scope, active, n_scopes, pair_cap, pair)
+    if edges is None:
+        return LevelResult(None, "a person-project cap spans several scopes")
+    e_of, e_person, e_scope, a, u = edges
     # A pass settles groups top down. Where a group, grown by later ties, ends above a
     # neighbour settled before it, the line between them breaks the rule; where scopes that
     # keep money were settled apart, they are not placed together. The next pass starts with
@@ -528,6 +552,9 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
     tied: set[tuple[int, int]] = set()
     stats: dict[str, int] = {}
     preset: tuple[dict[int, float], list[int]] | None = None
+    why = ""
+    state: _Levels | None = None
+    to_tie: set[tuple[int, int]] = set()
     for passes in range(1, MAX_PASSES + 1):
         state = _Levels(a, u, e_scope, e_person, s_rhs, period_cap, tied, preset)
         why = state.run()
@@ -535,28 +562,85 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
         if preset is not None:
             stats["level_payout_split"] = len(preset[1])
         if why:
-            return LevelResult(None, why, stats)
+            break
         xe = np.array([np.nan if v is None else v for v in state.x], dtype=np.float64)
         level = np.array(state.level, dtype=np.float64)
         why, to_tie = check_levels(a, u, e_scope, state.e_pnode, s_rhs, np.array(state.rhs[n_scopes:]),
-                                         level, xe, state.cyclic)
+                                   level, xe, state.cyclic)
         if not why:
-            x = np.zeros(ideal.shape[0])
-            x[lines] = xe[e_of] * ideal[lines] / a[e_of]
-            return LevelResult(x, "", stats)
+            return LevelResult(_per_line(xe, ideal, lines, e_of, a), "", stats)
+        if "money" in why and preset is not None:
+            break  # answered already: more passes only move the ties around (the cuts go on)
         if preset is None and "money" in why:
             # scopes keep money: which ones, and who they hold, is the max-payout question;
             # answer it first (payout_split) and find the levels of the rest
             preset = payout_split(a, u, e_scope, state.e_pnode, s_rhs, np.array(state.rhs[n_scopes:]))
             if preset is None:
-                return LevelResult(None, why + " (and no payout split)", stats)
+                why += " (and no payout split)"
+                break
             tied = set()
             continue
         new = to_tie - tied
         if not new:
-            return LevelResult(None, why, stats)
+            break
         tied |= new
-    return LevelResult(None, f"still out of order after {MAX_PASSES} passes", stats)
+    else:
+        why = f"still out of order after {MAX_PASSES} passes"
+    # the settling order went wrong somewhere: find the groups by minimum cuts instead,
+    # near what the passes found (incentive.cuts), then exactly
+    assert state is not None
+    approx = np.array(state.level, dtype=np.float64)
+    cut = solve_by_levels_cuts(a, u, e_scope, np.asarray(state.e_pnode, dtype=np.int64), s_rhs,
+                               np.array(state.rhs[n_scopes:]), approx, to_tie, preset)
+    stats.update(cut.stats)
+    if cut.x is None:
+        return LevelResult(None, f"{why}; by cuts: {cut.reason}", stats)
+    return LevelResult(_per_line(cut.x, ideal, lines, e_of, a), "", stats)
+
+
+def _per_line(xe: np.ndarray, ideal: np.ndarray, lines: np.ndarray, e_of: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Amounts per line from amounts per (person, scope) edge: an edge's lines share it in
+    proportion to their ideals (they share one deviation)."""
+    x = np.zeros(ideal.shape[0])
+    x[lines] = xe[e_of] * ideal[lines] / a[e_of]
+    return x
+
+
+def solve_by_levels_cuts(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: np.ndarray,
+                         s_rhs: np.ndarray, p_cap: np.ndarray, approx: np.ndarray,
+                         suspects: set[tuple[int, int]],
+                         preset: tuple[dict[int, float], list[int]] | None) -> LevelResult:
+    """Edge amounts by minimum cuts (incentive.cuts), each answer proven by `check_levels`:
+    first near the approximate levels `approx` (the nodes of `suspects` searched from
+    always), then near the levels that run found, then over whole components."""
+    from .cuts import solve_by_cuts
+
+    n_scopes = s_rhs.shape[0]
+    rhs = np.concatenate([s_rhs, p_cap])
+    pnode = e_pnode.tolist()
+    stats: dict[str, int] = {}
+    reason = ""
+    # scopes whose person-project caps leave little room to pay out: they hold their people
+    # at every level, so the search always looks at them
+    room = np.bincount(e_scope, np.minimum(u, 1e300), minlength=n_scopes)
+    tight = s_rhs > TIGHT * room
+    for attempt in (1, 2, 3):
+        near = None
+        if attempt < 3:
+            near = np.where(np.isnan(approx), -INF, approx)
+            for s, p in suspects:
+                near[s] = near[p] = INF
+            near[:n_scopes][tight] = INF
+        found = solve_by_cuts(a, u, e_scope, e_pnode, rhs, n_scopes, preset, near)
+        stats = {**found.stats, "cut_rounds": attempt}
+        if found.reason:
+            reason = found.reason
+        else:
+            reason, suspects = check_levels(a, u, e_scope, pnode, s_rhs, p_cap, found.level, found.x, found.cyclic)
+            if not reason:
+                return LevelResult(found.x, "", stats)
+        approx = found.level
+    return LevelResult(None, reason, stats)
 
 
 def payout_split(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: list[int], s_rhs: np.ndarray,
