@@ -459,22 +459,16 @@ def _peel(st: _Cuts, preset: tuple[dict[int, float], list[int]] | None, approx: 
         # does any scope keep money (even with every line free up to its cap)? one flow
         everyone = np.flatnonzero(st.degree > 0)
         if everyone.shape[0] and st.above(st.view(everyone), INF).shape[0]:
-            why = _keep_money(st, False)
+            why = _keep_money(st)
             if why:
                 return CutLevels(st.level, st.x, st.cyclic, why, st.stats)
-        answered = True
     push(np.flatnonzero(st.degree > 0))
     while heap:
         neg, v = heapq.heappop(heap)
         if st.solved[v] or -neg != lb[v]:
             continue
-        if neg == -INF:
-            why = _keep_money(st, answered)
-            if why:
-                return CutLevels(st.level, st.x, st.cyclic, why, st.stats)
-            answered = True
-            push(np.flatnonzero(~st.solved & (st.degree > 0)))
-            continue
+        if neg == -INF:  # money kept: answered above, so this is a wrong turn
+            return CutLevels(st.level, st.x, st.cyclic, KEEPS_MONEY, st.stats)
         top = -neg
         start = np.array([v])
         while True:
@@ -484,8 +478,6 @@ def _peel(st: _Cuts, preset: tuple[dict[int, float], list[int]] | None, approx: 
             if star:
                 nodes = np.concatenate([grown, np.setdiff1d(nodes, grown)])
             found = _top_group(st, nodes, top, star)
-            if found == KEEPS_MONEY and not answered:
-                break  # answered below, then the top is looked for again
             if isinstance(found, str):
                 return CutLevels(st.level, st.x, st.cyclic, found, st.stats)
             group, level = found
@@ -496,26 +488,17 @@ def _peel(st: _Cuts, preset: tuple[dict[int, float], list[int]] | None, approx: 
                 break
             start = np.union1d(start, edge)
             st.stats["cut_regrown"] = st.stats.get("cut_regrown", 0) + 1
-        if isinstance(found, str):
-            why = _keep_money(st, answered)
-            if why:
-                return CutLevels(st.level, st.x, st.cyclic, why, st.stats)
-            answered = True
-            push(np.flatnonzero(~st.solved & (st.degree > 0)))
-            continue
         st.settle(st.view(group), level)
         push(st.neighbours(group))
     return CutLevels(st.level, st.x, st.cyclic, "", st.stats)
 
 
-def _keep_money(st: _Cuts, answered: bool) -> str:
+def _keep_money(st: _Cuts) -> str:
     """Scopes that cannot pay out all they hold: which ones, and whom they hold at their
-    caps, is the max-payout question (levels.payout_split), answered once, before any group
-    is settled (it places its part, the rest is searched as before). '' or why not."""
+    caps, is the max-payout question (levels.payout_split), answered before any group is
+    settled (it places its part; the rest is searched as before). '' or why not."""
     from .levels import payout_split
 
-    if answered or st.solved.any():
-        return KEEPS_MONEY
     pnode = st.e_pnode.tolist()
     found = payout_split(st.a, st.u, st.e_scope, pnode, st.rhs[:st.n_scopes], st.rhs[st.n_scopes:])
     if found is None:
