@@ -167,12 +167,17 @@ class _Cuts:
 
     def neighbours(self, nodes: np.ndarray) -> np.ndarray:
         """The unsettled nodes joined to `nodes` by a line, outside `nodes`."""
+        return self.unseen_neighbours(nodes, self.in_v)
+
+    def unseen_neighbours(self, nodes: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """The unsettled nodes joined to `nodes` by a line and not marked in `seen` (which
+        may be `in_v`: then outside `nodes`), each once."""
         self.in_v[:] = False
         self.in_v[nodes] = True
         e = self.edges(nodes)
         ends = np.concatenate([self.e_scope[e], self.e_pnode[e]])
         ends = np.unique(ends[ends >= 0])
-        return ends[~self.solved[ends] & ~self.in_v[ends]]
+        return ends[~self.solved[ends] & ~seen[ends]]
 
     def region(self, start: np.ndarray, floor: float, approx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """The unsettled nodes reached from `start` through unsettled nodes: all of them
@@ -187,12 +192,7 @@ class _Cuts:
         frontier = start
         ring = start[:0]
         while frontier.shape[0]:
-            self.in_v[:] = False
-            self.in_v[frontier] = True
-            e = self.edges(frontier)
-            ends = np.concatenate([self.e_scope[e], self.e_pnode[e]])
-            ends = ends[ends >= 0]
-            ends = np.unique(ends[~self.solved[ends] & ~seen[ends]])
+            ends = self.unseen_neighbours(frontier, seen)
             seen[ends] = True
             parts.append(ends)
             if approx is None:
@@ -203,12 +203,7 @@ class _Cuts:
                 ring = np.concatenate([ring, ends[~high]])
                 if frontier.shape[0] == 0 and ring.shape[0]:
                     # past the edge, only nodes always searched from
-                    self.in_v[:] = False
-                    self.in_v[ring] = True
-                    e = self.edges(ring)
-                    more = np.concatenate([self.e_scope[e], self.e_pnode[e]])
-                    more = more[more >= 0]
-                    more = np.unique(more[~self.solved[more] & ~seen[more]])
+                    more = self.unseen_neighbours(ring, seen)
                     frontier = more[approx[more] == INF]
                     seen[frontier] = True
                     parts.append(frontier)

@@ -57,6 +57,17 @@ def covered(p: CapProblem) -> bool:
     return p.budget is None and caps._coupled(p) and by_levels(p).reason != "a person-project cap spans several scopes"
 
 
+def covered_states() -> list[tuple[dict[str, Any], _Cuts]]:
+    """A fresh search state for every wide reference instance the levels cover."""
+    out = []
+    for p in [make_wide(seed) for seed in range(N_WIDE)]:
+        if covered(p):
+            g = edges_of(p)
+            rhs = np.concatenate([g["s_rhs"], g["p_cap"]])
+            out.append((g, _Cuts(g["a"], g["u"], g["e_scope"], g["e_pnode"], rhs, g["s_rhs"].shape[0])))
+    return out
+
+
 def test_group_balance_is_balance_level_from_zero_up() -> None:
     """Vectorised balance = the plain one, clipped at 0 (no scope is cut to pay out less)."""
     rng = np.random.default_rng(7)
@@ -79,12 +90,7 @@ def test_group_balance_is_balance_level_from_zero_up() -> None:
 def test_every_node_alone_at_once_is_each_node_alone() -> None:
     """`alone` (all nodes in one pass) = `balance` of each node, with lines fixed at random."""
     rng = np.random.default_rng(3)
-    for p in [make_wide(seed) for seed in range(N_WIDE)]:
-        if not covered(p):
-            continue
-        g = edges_of(p)
-        st = _Cuts(g["a"], g["u"], g["e_scope"], g["e_pnode"], np.concatenate([g["s_rhs"], g["p_cap"]]),
-                   g["s_rhs"].shape[0])
+    for g, st in covered_states():
         fix = rng.random(g["a"].shape[0]) < 0.4
         st.x[fix] = g["a"][fix] * rng.uniform(0.0, 2.5, int(fix.sum()))
         nodes = np.flatnonzero(st.degree > 0)
@@ -98,12 +104,7 @@ def test_a_scope_and_its_people_need_no_flow() -> None:
     people settled and their lines fixed at random."""
     rng = np.random.default_rng(11)
     compared = 0
-    for p in [make_wide(seed) for seed in range(N_WIDE)]:
-        if not covered(p):
-            continue
-        g = edges_of(p)
-        st = _Cuts(g["a"], g["u"], g["e_scope"], g["e_pnode"], np.concatenate([g["s_rhs"], g["p_cap"]]),
-                   g["s_rhs"].shape[0])
+    for g, st in covered_states():
         st.solved[st.n_scopes:] = rng.random(st.n_nodes - st.n_scopes) < 0.2
         settled_person = (st.e_pnode >= 0) & st.solved[np.maximum(st.e_pnode, 0)]
         st.x[settled_person] = g["a"][settled_person] * rng.uniform(0.0, 2.0, int(settled_person.sum()))
