@@ -628,8 +628,10 @@ def solve_by_levels_cuts(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pn
         near = None
         if attempt < 3:
             near = np.where(np.isnan(approx), -INF, approx)
-            for s, p in suspects:
-                near[s] = near[p] = INF
+            for s, p in suspects:  # a scope and a person (-1: one without a cap), or two scopes
+                near[s] = INF
+                if p >= 0:
+                    near[p] = INF
             near[:n_scopes][tight] = INF
         found = solve_by_cuts(a, u, e_scope, e_pnode, rhs, n_scopes, preset, near)
         stats = {**found.stats, "cut_rounds": attempt}
