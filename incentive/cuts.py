@@ -20,14 +20,19 @@ The leximin optimum is then found top down, one group at a time, like this:
    solved by conservation (a nested LP where they form a cycle).
 2. Settle it, update its neighbours' bounds, repeat.
 
+Before that, one flow with every line free up to its cap asks whether some scopes must keep
+money; if so, the max-payout question is answered first (levels.payout_split) and that part
+is placed.
+
 This is exact, but each flow spans the top node's whole connected part of what is left. So
 it is first run on a region: the nodes reached from the top node through nodes whose
-approximate level (from an earlier search) is at most MARGIN below `top`, plus their
-neighbours, whose caps and holdings the flow must see (their own other lines taken at their
-bounds: a relaxation, exact when the top group lies inside). Scopes and people flagged by
-the caller are always searched from. A group that reaches the region's edge grows it.
+approximate level (from an earlier search) is at most MARGIN (times max(1, top)) below
+`top`, plus their neighbours, whose caps and holdings the flow must see (their own other
+lines taken at their bounds: a relaxation, exact when the top group lies inside). Scopes and
+people flagged by the caller are always searched from. A group that reaches the region's
+edge grows it. A region that is one scope and its people needs no flow (`star_above`).
 
-Flows are integral (OR-Tools' push-relabel on int64 capacities, money scaled to 2^60 over
+Flows are integral (OR-Tools' push-relabel on int64 capacities, money scaled to 2^56 over
 what the flow carries) and regions are a guess, so every answer is only a candidate: the
 caller proves it with levels.check_levels, like any other, and otherwise searches again
 (levels.solve_by_levels_cuts: near the first answer, then over whole parts)."""
@@ -438,7 +443,6 @@ def solve_by_cuts(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pnode: np
 def _peel(st: _Cuts, preset: tuple[dict[int, float], list[int]] | None, approx: np.ndarray | None,
           margin: float) -> CutLevels:
     """Settle top groups one by one (module docstring, steps 1-2)."""
-    answered = preset is not None  # the max-payout question (_keep_money)
     if preset is not None:
         _preset(st, preset)
     lb = np.full(st.n_nodes, np.nan)  # each unsettled node's level alone: a lower bound of the top
@@ -450,7 +454,7 @@ def _peel(st: _Cuts, preset: tuple[dict[int, float], list[int]] | None, approx: 
         for w, level in zip(nodes.tolist(), lb[nodes].tolist(), strict=True):
             heapq.heappush(heap, (-level, w))
 
-    if not answered:
+    if preset is None:
         # does any scope keep money (even with every line free up to its cap)? one flow
         everyone = np.flatnonzero(st.degree > 0)
         if everyone.shape[0] and st.above(st.view(everyone), INF).shape[0]:
