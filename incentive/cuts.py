@@ -475,20 +475,20 @@ def _peel(st: _Cuts, preset: tuple[dict[int, float], list[int]] | None, approx: 
             # one scope and its people, searched from the scope only: no flow needed
             star = grown.shape[0] == 1 and int(grown[0]) < st.n_scopes
             if star:
-                nodes = np.concatenate([grown, np.setdiff1d(nodes, grown)])
+                nodes = np.concatenate([grown, nodes[nodes != grown[0]]])
             found = _top_group(st, nodes, top, star)
             if isinstance(found, str):
                 return CutLevels(st.level, st.x, st.cyclic, found, st.stats)
             group, level = found
             # the group's every line must have been in the flow: search on from its nodes
             # at the edge of the region
-            edge = np.setdiff1d(group, grown)
+            edge = np.setdiff1d(group.nodes, grown)
             if edge.shape[0] == 0:
                 break
             start = np.union1d(start, edge)
             st.stats["cut_regrown"] = st.stats.get("cut_regrown", 0) + 1
-        st.settle(st.view(group), level)
-        push(st.neighbours(group))
+        st.settle(group, level)
+        push(st.neighbours(group.nodes))
     return CutLevels(st.level, st.x, st.cyclic, "", st.stats)
 
 
@@ -507,23 +507,25 @@ def _keep_money(st: _Cuts) -> str:
     return ""
 
 
-def _top_group(st: _Cuts, nodes: np.ndarray, top: float, star: bool = False) -> tuple[np.ndarray, float] | str:
-    """The top group among `nodes` and its level, by Newton's method from below, starting at
-    `top` (a level some node cannot stay under): the nodes above t (a maximum flow), then t
-    = their level as one group, until it no longer rises. Or why not."""
+def _top_group(st: _Cuts, nodes: np.ndarray, top: float, star: bool = False) -> tuple[_View, float] | str:
+    """The top group among `nodes` (as a view of its lines) and its level, by Newton's method
+    from below, starting at `top` (a level some node cannot stay under): the nodes above t (a
+    maximum flow), then t = their level as one group, until it no longer rises. Or why not."""
     t = top if top > DELTA else 0.0  # below that, rounding: nobody is bound
+    around = st.view(nodes)  # nothing is fixed meanwhile: one view serves every step
     for _ in range(MAX_NEWTON):
         pivot = t - DELTA * max(1.0, t) if t > 0.0 else 0.0
-        high = st.star_above(st.view(nodes), pivot) if star and t > 0.0 else st.above(st.view(nodes), pivot)
+        high = st.star_above(around, pivot) if star and t > 0.0 else st.above(around, pivot)
         if high.shape[0] == 0:
             if t == 0.0:
-                return nodes, 0.0  # nobody here is above 0: nobody is bound
+                return around, 0.0  # nobody here is above 0: nobody is bound
             return "no node above a level some node cannot stay under"
-        level = st.balance(st.view(high))
+        group = st.view(high)
+        level = st.balance(group)
         if level == INF:
             return KEEPS_MONEY
         if level <= t + REL_TOL * max(1.0, t):
-            return high, (max(level, t) if t > 0.0 else level)
+            return group, (max(level, t) if t > 0.0 else level)
         t = level
     return "no top level found"
 
