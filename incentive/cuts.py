@@ -357,7 +357,7 @@ class _Cuts:
 
     def _ties(self, nodes: np.ndarray, ties: np.ndarray, level: float) -> None:
         """Tie lines by conservation, leaf by leaf; where they form a cycle, the nested LP."""
-        from .levels import _nested_leximin
+        from .levels import _nested_leximin, leaf_ties
 
         residual: dict[int, float] = {}
         for node in nodes.tolist():
@@ -365,30 +365,13 @@ class _Cuts:
             known = inc[~np.isnan(self.x[inc])]
             residual[node] = float(self.rhs[node] - self.x[known].sum())
         residual_in = dict(residual)
-        incident: dict[int, list[int]] = {v: [] for v in residual}
         tie_list = ties.tolist()
-        for t in tie_list:
-            incident[int(self.e_scope[t])].append(t)
-            incident[int(self.e_pnode[t])].append(t)
-        degree = {v: len(lines) for v, lines in incident.items()}
-        done: dict[int, float] = {}
-        leaves = [v for v, d in degree.items() if d == 1]
-        while leaves:
-            node = leaves.pop()
-            if degree[node] != 1:
-                continue
-            t = next(t for t in incident[node] if t not in done)
-            done[t] = residual[node]
-            degree[node] = 0
-            other = int(self.e_pnode[t]) if node < self.n_scopes else int(self.e_scope[t])
-            residual[other] -= done[t]
-            degree[other] -= 1
-            if degree[other] == 1:
-                leaves.append(other)
+        done = leaf_ties(tie_list, self.e_scope, self.e_pnode, self.n_scopes, residual)
         if len(done) != len(tie_list):
+            touched = {int(v) for v in np.concatenate([self.e_scope[ties], self.e_pnode[ties]]).tolist()}
             solved = _nested_leximin(self.a[ties].tolist(), self.u[ties].tolist(), self.e_scope[ties].tolist(),
-                                     self.e_pnode[ties].tolist(), {v: residual_in[v] for v in incident},
-                                     can_keep=False)
+                                     self.e_pnode[ties].tolist(),
+                                     {v: residual_in[v] for v in touched}, can_keep=False)
             if solved is None:
                 return  # left NaN: the check refuses the answer
             done = dict(zip(tie_list, solved, strict=True))

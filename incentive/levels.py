@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -328,28 +329,9 @@ class _Levels:
                     boundary[e] = xe
                 res -= xe
             residual[v] = res
-        degree = {v: 0 for v in nodes}
-        incident: dict[int, list[int]] = {v: [] for v in nodes}
-        for e in inner:
-            for v in (self.e_scope[e], self.e_pnode[e]):
-                degree[v] += 1
-                incident[v].append(e)
-        leaves = [v for v in nodes if degree[v] == 1]
         residual_in = dict(residual)
         cyclic = False
-        tie: dict[int, float] = {}
-        while leaves:
-            v = leaves.pop()
-            if degree[v] != 1:
-                continue
-            e = next(e for e in incident[v] if e not in tie)
-            tie[e] = residual[v]  # what v has left for its one open tie line
-            degree[v] = 0
-            w = self.e_pnode[e] if self.is_scope[v] else self.e_scope[e]
-            residual[w] -= tie[e]
-            degree[w] -= 1
-            if degree[w] == 1:
-                leaves.append(w)
+        tie = leaf_ties(inner, self.e_scope, self.e_pnode, self.n_scopes, residual)
         if len(tie) != len(inner) or (level == INF and inner):
             # tie lines in a cycle: money can go round it at no cost to the level, so their
             # amounts are the leximin of their own deviations (a small LP)
@@ -420,6 +402,35 @@ class _Levels:
             self._set_group(start, part)
         for start in roots:
             self.push(start, self.group_level(start))
+
+
+def leaf_ties(inner: list[int], e_scope: Sequence[int] | np.ndarray, e_pnode: Sequence[int] | np.ndarray, n_scopes: int,
+              residual: dict[int, float]) -> dict[int, float]:
+    """Tie lines by conservation, leaf by leaf: a node (scope < n_scopes, else person) with
+    one open tie line left puts on it what it has left (`residual`, of every node the lines
+    touch; updated in place). Where the tie lines form a cycle, its lines stay open: the
+    answer then lacks them."""
+    degree: dict[int, int] = {v: 0 for v in residual}
+    incident: dict[int, list[int]] = {v: [] for v in residual}
+    for e in inner:
+        for v in (int(e_scope[e]), int(e_pnode[e])):
+            degree[v] += 1
+            incident[v].append(e)
+    leaves = [v for v, d in degree.items() if d == 1]
+    tie: dict[int, float] = {}
+    while leaves:
+        v = leaves.pop()
+        if degree[v] != 1:
+            continue
+        e = next(e for e in incident[v] if e not in tie)
+        tie[e] = residual[v]  # what v has left for its one open tie line
+        degree[v] = 0
+        w = int(e_pnode[e]) if v < n_scopes else int(e_scope[e])
+        residual[w] -= tie[e]
+        degree[w] -= 1
+        if degree[w] == 1:
+            leaves.append(w)
+    return tie
 
 
 def _nested_leximin(a: list[float], u: list[float], scope: list[int], pnode: list[int],
