@@ -168,8 +168,9 @@ def solve_caps(p: CapProblem, method: str = "fast") -> CapSolution:
         part = np.zeros(p.n, dtype=np.int64)
         ctx.solve_lp_parts(x, part, [0], active, backend="pulp")
     elif method == "fast" and _coupled(p) and (leveled := _solve_by_levels(p, fams, s_group, s_rhs, stats)) is not None:
-        x = leveled
-        lp_used.extend(["levels", "HiGHS"] if stats.get("level_cycles") else ["levels"])
+        assert leveled.x is not None
+        x = leveled.x
+        lp_used.extend(["levels", "HiGHS"] if leveled.lp else ["levels"])
     elif method in ("fast", "decompose"):
         _solve_fast(ctx, x, active)
     else:
@@ -208,14 +209,14 @@ def _levels(p: CapProblem, fams: list[_Family], s_group: np.ndarray, s_rhs: np.n
 
 
 def _solve_by_levels(p: CapProblem, fams: list[_Family], s_group: np.ndarray, s_rhs: np.ndarray,
-                     stats: dict[str, int]) -> np.ndarray | None:
-    """The amounts by levels where they are the optimum with the budget too (it does not
-    bind: the optimum without it is then the optimum with it), else None."""
+                     stats: dict[str, int]) -> LevelResult | None:
+    """The answer by levels where it is the optimum with the budget too (it does not bind:
+    the optimum without it is then the optimum with it), else None."""
     found = _levels(p, fams, s_group, s_rhs)
     stats.update(found.stats)
     if found.x is not None and (p.budget is None or float(found.x.sum()) <= p.budget):
         stats["levels"] = 1
-        return found.x
+        return found
     stats["levels_fallback"] = 1
     if _DEBUG:
         print("levels: fall back to the LP path:", found.reason or "the budget binds", file=sys.stderr)

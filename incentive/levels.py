@@ -75,6 +75,7 @@ class LevelResult:
     x: np.ndarray | None
     reason: str = ""
     stats: dict[str, int] = field(default_factory=dict)
+    lp: bool = False  # whether HiGHS placed part of the answer (a tie cycle, the payout split)
 
 
 def _up(a: float, u: float, level: float) -> float:
@@ -579,7 +580,7 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
         why, to_tie = check_levels(a, u, e_scope, state.e_pnode, s_rhs, np.array(state.rhs[n_scopes:]),
                                    level, xe, state.cyclic)
         if not why:
-            return LevelResult(_per_line(xe, ideal, lines, e_of, a), "", stats)
+            return LevelResult(_per_line(xe, ideal, lines, e_of, a), "", stats, lp=bool(state.cyclic))
         if "money" in why and preset is not None:
             break  # answered already: more passes only move the ties around (the cuts go on)
         if preset is None and "money" in why:
@@ -606,7 +607,7 @@ def solve_levels(ideal: np.ndarray, person: np.ndarray, scope: np.ndarray, activ
     stats.update(cut.stats)
     if cut.x is None:
         return LevelResult(None, f"{why}; by cuts: {cut.reason}", stats)
-    return LevelResult(_per_line(cut.x, ideal, lines, e_of, a), "", stats)
+    return LevelResult(_per_line(cut.x, ideal, lines, e_of, a), "", stats, lp=cut.lp)
 
 
 def _per_line(xe: np.ndarray, ideal: np.ndarray, lines: np.ndarray, e_of: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -651,7 +652,8 @@ def solve_by_levels_cuts(a: np.ndarray, u: np.ndarray, e_scope: np.ndarray, e_pn
         else:
             reason, suspects = check_levels(a, u, e_scope, pnode, s_rhs, p_cap, found.level, found.x, found.cyclic)
             if not reason:
-                return LevelResult(found.x, "", stats)
+                # nodes placed by a nested LP or the payout split are the `cyclic` ones
+                return LevelResult(found.x, "", stats, lp=bool(found.cyclic))
         approx = found.level
     return LevelResult(None, reason, stats)
 
